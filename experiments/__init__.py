@@ -1,0 +1,1 @@
+"""Default experiments (YAML), one per model and dataset; found by garden.config."""

@@ -1,0 +1,163 @@
+"""Evaluates a trained model on its held-out split.
+
+    python -m garden.evaluate --model_dir=DIR
+
+Ranking: AUC, log loss, GAUC (per-user AUC weighted by impressions), the AUC of a
+popularity-only score (the item's smoothed click rate in training) and, when the data knows
+the true click probability (synthetic), the oracle AUC and the share of the
+popularity-to-oracle gap the model closes. Retrieval: HR@K, Recall@K, NDCG@K and MRR over the
+full item corpus, beside the same metrics for recommending the most popular items.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+from absl import app, flags, logging
+
+import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import tensorflow as tf  # noqa: E402
+
+from garden import config as config_lib  # noqa: E402
+from garden import data, metrics, registry  # noqa: E402
+from input.reader import make_dataset, parse_batch, list_files  # noqa: E402
+from input.specs import Schema  # noqa: E402
+
+
+def evaluate(model, schema, cfg, data_dir):
+    """Metrics of `model` on the eval split: a flat dict of floats."""
+    pattern = os.path.join(data_dir, cfg.data.eval_pattern)
+    dataset = make_dataset(schema, pattern, cfg.eval.batch_size, training=False)
+    train_pattern = os.path.join(data_dir, cfg.data.train_pattern)
+    if model.task == "ranking":
+        return _evaluate_ranking(model, schema, cfg.task, dataset, train_pattern)
+    return _evaluate_retrieval(model, schema, cfg, dataset, train_pattern)
+
+
+def _evaluate_ranking(model, schema, task, dataset, train_pattern):
+    predict = tf.function(model.predict_proba)
+    probs, labels, groups, oracle, items = [], [], [], [], []
+    has_oracle = task.oracle_label in schema
+    for features, batch_labels in dataset:
+        probs.append(predict(features).numpy())
+        labels.append(batch_labels[task.label].numpy())
+        groups.append(features[task.group].numpy() if task.group in features
+                      else np.zeros(len(probs[-1])))
+        items.append(features[task.item].numpy())
+        if has_oracle:
+            oracle.append(batch_labels[task.oracle_label].numpy())
+    probs, labels, groups, items = map(np.concatenate, (probs, labels, groups, items))
+    out = {"examples": int(len(labels)), "label_rate": float(labels.mean()),
+           "auc": metrics.auc(labels, probs), "logloss": metrics.logloss(labels, probs),
+           "gauc": metrics.gauc(labels, probs, groups)}
+    counts, clicks = item_counts(schema, train_pattern, task.item, task.label)
+    prior = clicks.sum() / max(counts.sum(), 1)
+    item_ctr = (clicks + 10 * prior) / (counts + 10)  # shrunk toward the mean for rare items
+    out["popularity_auc"] = metrics.auc(labels, item_ctr[items])
+    if has_oracle:
+        oracle = np.concatenate(oracle)
+        out["oracle_auc"] = metrics.auc(labels, oracle)
+        out["oracle_logloss"] = metrics.logloss(labels, oracle)
+        gap = out["oracle_auc"] - out["popularity_auc"]
+        out["gap_closed"] = (out["auc"] - out["popularity_auc"]) / gap if gap > 0 else 0.0
+    return out
+
+
+def _evaluate_retrieval(model, schema, cfg, dataset, train_pattern):
+    item = cfg.task.item
+
+    @tf.function
+    def target_ranks(features):
+        scores = model.scores(features)
+        target = tf.gather(scores, features[item], batch_dims=1)
+        return 1 + tf.reduce_sum(tf.cast(scores > target[:, None], tf.int32), axis=1)
+
+    ranks, targets, groups = [], [], []
+    for features, _ in dataset:
+        ranks.append(target_ranks(features).numpy())
+        targets.append(features[item].numpy())
+        groups.append(features[cfg.task.group].numpy() if cfg.task.group in features
+                      else np.arange(len(ranks[-1])))
+    ranks, targets, groups = map(np.concatenate, (ranks, targets, groups))
+    out = {"examples": int(len(ranks))}
+    out.update(metrics.retrieval_metrics(ranks, groups, cfg.eval.top_k))
+    counts, _ = item_counts(schema, train_pattern, item)
+    out.update(metrics.retrieval_metrics(metrics.popularity_ranks(counts, targets), groups,
+                                         cfg.eval.top_k, prefix="popularity_"))
+    return out
+
+
+def item_counts(schema, pattern, item, label=None):
+    """Per item id: training examples, and the sum of `label` over them (one pass, parsing
+    only those features)."""
+    vocab = schema.vocab_size(item)
+    names = [item] + ([label] if label else [])
+    counts, sums = np.zeros(vocab), np.zeros(vocab)
+    ds = tf.data.TFRecordDataset(list_files(pattern), num_parallel_reads=4).batch(8192)
+    ds = ds.map(lambda s: parse_batch(schema, s, names=names), tf.data.AUTOTUNE)
+    for features, labels in ds.prefetch(2):
+        ids = features[item].numpy()
+        counts += np.bincount(ids, minlength=vocab)
+        if label:
+            sums += np.bincount(ids, weights=labels[label].numpy(), minlength=vocab)
+    return counts, sums
+
+
+def load_trained(model_dir, log=print):
+    """(config, schema, data_dir, model) of a training run, weights restored from its latest
+    checkpoint."""
+    path = os.path.join(model_dir, "config.yaml")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"--model_dir={model_dir}: no config.yaml (not a training run)")
+    cfg = config_lib.load(path)
+    task = registry.get_model(cfg.model_name).task
+    data_dir = data.task_data_dir(cfg.data, task, log)
+    schema = Schema.load(data_dir)
+    model = registry.build_model(cfg, schema)
+    checkpoint = tf.train.Checkpoint(model=model)
+    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    if latest is None:
+        raise FileNotFoundError(f"--model_dir={model_dir}: no checkpoint to restore")
+    build_with_batch(model, schema, os.path.join(data_dir, cfg.data.eval_pattern))
+    checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
+    return cfg, schema, data_dir, model
+
+
+def build_with_batch(model, schema, pattern):
+    """Creates the model's variables by calling it on one small batch of real data."""
+    features, _ = next(iter(make_dataset(schema, pattern, 2, training=False)))
+    model(features, training=False)
+
+
+def format_metrics(values):
+    return "\n".join(f"  {k:<24} {v:.4f}" if isinstance(v, float) else f"  {k:<24} {v}"
+                     for k, v in values.items())
+
+
+FLAGS = flags.FLAGS
+
+def main(argv):
+    del argv
+    if not FLAGS["verbosity"].present:  # TensorFlow's INFO lines are noise here
+        logging.set_verbosity(logging.WARNING)
+    if not FLAGS.model_dir:
+        sys.exit("--model_dir is required")
+    cfg, schema, data_dir, model = load_trained(FLAGS.model_dir)
+    values = evaluate(model, schema, cfg, data_dir)
+    print(f"Evaluation of {cfg.model_name} on {os.path.join(data_dir, cfg.data.eval_pattern)}")
+    print(format_metrics(values))
+    print(json.dumps(values))
+
+
+def define_flags():
+    """Command-line flags, defined only when this module is the program."""
+    flags.DEFINE_string("model_dir", None, "Folder of a training run (has config.yaml).")
+
+
+def run():
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,3 @@
+"""Registered models; importing this package registers every one of them."""
+from garden.models import deepfm  # noqa: F401
+from garden.models import sdm  # noqa: F401

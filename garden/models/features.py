@@ -1,0 +1,45 @@
+"""Choosing and embedding the schema's features for a model."""
+import tensorflow as tf
+
+from layers.feature_embedding import FeatureEmbedding
+from layers.masking import length_mask
+
+
+def pick(schema, names, kinds, group=None):
+    """`names` checked against the schema, or (empty) every feature of `kinds` [in `group`]."""
+    if names:
+        for name in names:
+            if schema[name].kind not in kinds:
+                raise ValueError(f"feature {name!r} is {schema[name].kind}; this model takes "
+                                 f"{' or '.join(kinds)} features here")
+        return list(names)
+    return [s.name for s in schema if s.kind in kinds and group in (None, s.group)]
+
+
+def fields(schema, names):
+    """(id features, dense features) among `names`, or every sparse and dense input if empty."""
+    names = pick(schema, names, ("sparse", "dense"))
+    return ([n for n in names if schema[n].kind == "sparse"],
+            [n for n in names if schema[n].kind == "dense"])
+
+
+def embedding(schema, names, dim, l2=0.0, name="embedding"):
+    """A FeatureEmbedding over the tables of `names`, every table `dim` wide (dim 0: the
+    schema's embedding_dim per table)."""
+    tables = {}
+    for n in names:
+        table = schema[n].table
+        tables[table] = [schema.vocab_size(n), dim or schema.embedding_dim(n)]
+    return FeatureEmbedding(tables, {n: schema[n].table for n in names}, l2=l2, name=name)
+
+
+def dense_input(features, names):
+    """The dense features concatenated into [B, n], or None when there are none."""
+    if not names:
+        return None
+    return tf.concat([tf.cast(features[n], tf.float32) for n in names], axis=1)
+
+
+def sequence_mask(features, name):
+    values = features[name]
+    return length_mask(features[f"{name}_len"], tf.shape(values)[1])

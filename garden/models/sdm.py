@@ -1,0 +1,96 @@
+"""SDM: Sequential Deep Matching (Lv et al., CIKM 2019)."""
+import dataclasses
+from typing import List
+
+import tensorflow as tf
+
+from garden.config import ConfigError, check_positive
+from garden.models import features as F
+from garden.registry import register_model
+from garden.tasks.retrieval import RetrievalModel
+from layers.gated_fusion import GatedFusion
+from layers.multi_head_attention import MultiHeadAttention
+from layers.query_attention import QueryAttention
+from layers.sampled_softmax import SampledSoftmax
+
+
+@dataclasses.dataclass
+class SDMConfig:
+    embedding_dim: int = 32
+    user_features: List[str] = dataclasses.field(default_factory=list)  # empty: group "user"
+    # Item id sequence first, then its side information, aligned position by position.
+    short_sequences: List[str] = dataclasses.field(default_factory=lambda: [
+        "short_item_id", "short_cat_id", "short_brand_id", "short_shop_id"])
+    long_sequences: List[str] = dataclasses.field(default_factory=lambda: [
+        "long_item_id", "long_cat_id", "long_brand_id", "long_shop_id"])
+    num_heads: int = 2
+    dropout: float = 0.0
+    num_sampled: int = 200
+    sampler: str = "log_uniform"
+    top_k: int = 100  # items returned by the exported serving_default signature
+
+    def __post_init__(self):
+        check_positive(self, "model", "embedding_dim", "num_heads", "num_sampled", "top_k")
+        if self.embedding_dim % self.num_heads:
+            raise ConfigError(f"model.embedding_dim ({self.embedding_dim}) must be divisible "
+                              f"by model.num_heads ({self.num_heads})")
+        if not self.short_sequences or not self.long_sequences:
+            raise ConfigError("model.short_sequences and model.long_sequences need at least "
+                              "the item id sequence")
+
+
+class SDM(RetrievalModel):
+    """Query = gated fusion of short-term and long-term interest, scored by sampled softmax.
+
+    - e_u: the user's profile embeddings, concatenated and projected to d.
+    - Short-term: each item of the current session is the concatenation of its id and
+      side-information embeddings; LSTM -> multi-head self-attention -> user attention
+      (e_u attends over the positions) gives s.
+    - Long-term: e_u attends over each side-information sequence of earlier sessions
+      separately; the results are concatenated and fused by a dense tanh layer into p.
+    - Gated fusion: g = sigmoid(W1 e_u + W2 s + W3 p + b), o = (1 - g) p + g s.
+    Empty sessions or histories contribute zeros (masked attention), never NaN.
+    """
+
+    def __init__(self, schema, task, cfg):
+        users = F.pick(schema, cfg.user_features, ("sparse", "dense"), group="user")
+        short = F.pick(schema, cfg.short_sequences, ("sequence",))
+        long = F.pick(schema, cfg.long_sequences, ("sequence",))
+        super().__init__(users + short + long, task.item, cfg.top_k)
+        self.users, self.short, self.long = users, short, long
+        d = cfg.embedding_dim
+        self.id_users, self.user_dense_features = F.fields(schema, users)
+        self.embedding = F.embedding(schema, self.id_users + short + long, d)
+        self.user_projection = tf.keras.layers.Dense(d, name="user_projection")
+        self.lstm = tf.keras.layers.LSTM(d, return_sequences=True, name="session_lstm")
+        self.self_attention = MultiHeadAttention(cfg.num_heads, d // cfg.num_heads,
+                                                 output_dim=d, dropout=cfg.dropout)
+        self.user_attention = QueryAttention()
+        self.long_fusion = tf.keras.layers.Dense(d, activation="tanh", name="long_fusion")
+        self.gate = GatedFusion()
+        self.head = SampledSoftmax(schema.vocab_size(task.item), d, cfg.num_sampled,
+                                   cfg.sampler)
+
+    def call(self, features, training=False):
+        emb = self.embedding(features)
+        user_parts = [emb[u] for u in self.id_users]
+        dense = F.dense_input(features, self.user_dense_features)
+        if dense is not None:
+            user_parts.append(tf.cast(dense, self.compute_dtype))
+        e_u = self.user_projection(tf.concat(user_parts, axis=-1))
+
+        short_mask = F.sequence_mask(features, self.short[0])
+        items = tf.concat([emb[s] for s in self.short], axis=-1)
+        hidden = self.lstm(items, mask=short_mask, training=training)
+        hidden = self.self_attention(hidden, query_mask=short_mask, training=training)
+        short = self.user_attention(e_u, hidden, short_mask)
+
+        long_mask = F.sequence_mask(features, self.long[0])
+        pooled = [self.user_attention(e_u, emb[s], long_mask) for s in self.long]
+        long = self.long_fusion(tf.concat(pooled, axis=-1))
+        return self.gate([e_u, short, long])
+
+
+@register_model("sdm", task="retrieval", config=SDMConfig)
+def build(schema, task, cfg):
+    return SDM(schema, task, cfg)

@@ -1,0 +1,44 @@
+"""GardenModel: the Keras model every garden model derives from."""
+import tensorflow as tf
+
+
+class GardenModel(tf.keras.Model):
+    """A Keras model whose training step calls `task_loss(batch, training)`.
+
+    Subclasses set `task` ("ranking" or "retrieval"), `feature_names` (the input features they
+    read, which is all a serving request must carry), implement `task_loss` (updating their
+    metrics) and `serving_outputs(features)` (a dict of float32/int tensors for export).
+    Losses are averaged over the global batch (tf.nn.compute_average_loss), so they stay right
+    under any distribution strategy.
+    """
+    task = None
+
+    def __init__(self, feature_names, **kwargs):
+        super().__init__(**kwargs)
+        self.feature_names = sorted(feature_names)
+        self.loss_tracker = tf.keras.metrics.Mean(name="loss")
+
+    def task_loss(self, batch, training):
+        raise NotImplementedError
+
+    def serving_outputs(self, features):
+        raise NotImplementedError
+
+    def _total_loss(self, batch, training):
+        loss = self.task_loss(batch, training=training)
+        if self.losses:
+            loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
+        return loss
+
+    def train_step(self, batch):
+        with tf.GradientTape() as tape:
+            loss = self._total_loss(batch, training=True)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        self.loss_tracker.update_state(loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, batch):
+        loss = self._total_loss(batch, training=False)
+        self.loss_tracker.update_state(loss)
+        return {m.name: m.result() for m in self.metrics}

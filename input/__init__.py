@@ -1,0 +1,6 @@
+"""input package of the garden."""
+import os
+
+# TFRS refuses Keras 3, so the garden runs on Keras 2 (tf-keras). This must be set before
+# TensorFlow resolves tf.keras, which it does lazily on first use.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -1,0 +1,176 @@
+"""tf.data pipeline: sharded TFRecords of tf.train.Example -> batches of dense tensors.
+
+Batches are parsed whole (`batch` then `parse_example`), never record by record. Each batch is
+`(features, labels)`: features maps names to dense tensors (sparse ids [B], dense values
+[B, dim], sequences [B, max_len] plus int32 `<name>_len` [B]); labels maps every label and
+weight feature to a [B] tensor.
+"""
+import tensorflow as tf
+
+from input.specs import SchemaError
+
+_TF_DTYPES = {"int64": tf.int64, "float32": tf.float32, "string": tf.string}
+_PROTO_LIST = {"int64": "int64_list", "float32": "float_list", "string": "bytes_list"}
+
+
+def parse_spec(schema, with_labels=True, names=None):
+    """The feature spec for tf.io.parse_example (only `names` when given)."""
+    spec = {}
+    for f in schema:
+        if f.kind in ("label", "weight") and not with_labels:
+            continue
+        if names is not None and f.name not in names:
+            continue
+        dtype = _TF_DTYPES[f.dtype]
+        if f.kind == "sequence":
+            spec[f.name] = tf.io.VarLenFeature(dtype)
+        elif f.kind == "dense":
+            spec[f.name] = tf.io.FixedLenFeature([f.dim], dtype)
+        else:
+            spec[f.name] = tf.io.FixedLenFeature([], dtype)
+    return spec
+
+
+def parse_batch(schema, serialized, with_labels=True, names=None):
+    """Parses a [B] string tensor of serialized tf.Example into (features, labels).
+
+    Ids outside [0, vocab_size) map to 0, the padding/OOV row. With with_labels=False (serving),
+    label and weight features are neither required nor returned; with `names`, only those
+    features are parsed (a serving request carries just what the model reads).
+    """
+    parsed = tf.io.parse_example(serialized, parse_spec(schema, with_labels, names))
+    features, labels = {}, {}
+    for f in schema:
+        if f.name not in parsed:
+            continue
+        value = parsed[f.name]
+        if f.kind in ("label", "weight"):
+            labels[f.name] = value
+        elif f.kind == "dense":
+            features[f.name] = value
+        elif f.kind == "sparse":
+            features[f.name] = _to_ids(value, schema.vocab_size(f.name), f.dtype)
+        else:
+            padded, length = pad_truncate(value, f.max_len)
+            features[f.name] = _to_ids(padded, schema.vocab_size(f.name), f.dtype)
+            features[f"{f.name}_len"] = length
+    return features, labels
+
+
+def pad_truncate(sparse, max_len):
+    """[B, ?] SparseTensor -> ([B, max_len] dense, [B] int32 length), keeping the last items.
+
+    Items stay in their stored (oldest first) order, left-aligned; the tail is padding.
+    """
+    ragged = tf.RaggedTensor.from_sparse(sparse)[:, -max_len:]
+    default = "" if sparse.dtype == tf.string else 0
+    dense = ragged.to_tensor(default_value=tf.constant(default, sparse.dtype),
+                             shape=[None, max_len])
+    return dense, tf.cast(ragged.row_lengths(), tf.int32)
+
+
+def _to_ids(value, vocab_size, dtype):
+    if dtype == "string":
+        # Hashed ids live in [1, vocab_size); the empty string (padding) is 0.
+        hashed = tf.strings.to_hash_bucket_fast(value, vocab_size - 1) + 1
+        return tf.where(tf.equal(value, ""), tf.zeros_like(hashed), hashed)
+    in_range = (value >= 0) & (value < vocab_size)
+    return tf.where(in_range, value, tf.zeros_like(value))
+
+
+def list_files(file_pattern):
+    files = sorted(tf.io.gfile.glob(file_pattern))
+    if not files:
+        raise FileNotFoundError(f"no files match {file_pattern!r}")
+    return files
+
+
+def count_records(file_pattern):
+    """Number of records in the files matching `file_pattern` (reads them, parses nothing)."""
+    ds = tf.data.TFRecordDataset(list_files(file_pattern), num_parallel_reads=4)
+    return int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1).numpy())
+
+
+def validate_files(schema, files, num_records=8):
+    """Checks the first records of every file against the schema, before any training.
+
+    Raises SchemaError naming the file and the feature when a feature is missing, has the wrong
+    value type, or the wrong number of values; and naming the file when it is not a readable
+    TFRecord file of tf.train.Example.
+    """
+    for path in files:
+        records = _first_records(path, num_records)
+        if not records:
+            raise SchemaError(f"{path}: the file holds no records")
+        seen = set()
+        for index, example in enumerate(records):
+            for f in schema:
+                value = example.features.feature.get(f.name)
+                if value is None:
+                    continue
+                seen.add(f.name)
+                _check_value(path, index, f, value)
+        for f in schema:
+            if f.name not in seen:
+                raise SchemaError(f"{path}: feature {f.name!r} ({f.kind}, {f.dtype}) is missing "
+                                  f"from the first {len(records)} records")
+            if f.kind != "sequence":  # fixed-length features must be in every record
+                for index, example in enumerate(records):
+                    if f.name not in example.features.feature:
+                        raise SchemaError(f"{path}: record {index} lacks feature {f.name!r}")
+
+
+def _first_records(path, num_records):
+    records = []
+    try:
+        for raw in tf.data.TFRecordDataset(path).take(num_records):
+            records.append(tf.train.Example.FromString(raw.numpy()))
+    except tf.errors.OpError as e:
+        raise SchemaError(f"{path}: not a readable TFRecord file ({e.message})") from None
+    except Exception as e:  # protobuf's DecodeError: the record is not a tf.train.Example
+        raise SchemaError(f"{path}: record {len(records)} is not a tf.train.Example ({e})") \
+            from None
+    return records
+
+
+def _check_value(path, index, f, value):
+    kind = value.WhichOneof("kind")
+    expected = _PROTO_LIST[f.dtype]
+    if kind is not None and kind != expected:
+        raise SchemaError(f"{path}: record {index}: feature {f.name!r} holds {kind}, the schema "
+                          f"says {f.kind} of {f.dtype} ({expected})")
+    if f.kind == "sequence":
+        return
+    count = len(getattr(value, expected).value)
+    want = f.dim if f.kind == "dense" else 1
+    if count != want:
+        raise SchemaError(f"{path}: record {index}: feature {f.name!r} has {count} values, the "
+                          f"schema says {want}")
+
+
+def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=10000,
+                 seed=None, repeat=False, drop_remainder=False, validate=True):
+    """Batches of (features, labels) from TFRecord files matching `file_pattern`.
+
+    training=True shuffles files and records (reproducibly when `seed` is set); evaluation
+    reads files in order. Files are checked against the schema first (see validate_files).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    files = list_files(file_pattern)
+    if validate:
+        validate_files(schema, files)
+    deterministic = not training or seed is not None
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if training:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if training and shuffle_buffer > 1:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(lambda s: parse_batch(schema, s), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=deterministic)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -178,9 +178,8 @@ def main(argv):
         sys.exit(f"error: {e}")
     model_dir = FLAGS.model_dir or default_model_dir(cfg.model_name)
     print(f"Model folder: {model_dir}")
-    result = train(cfg, model_dir)
+    train(cfg, model_dir)
     print(f"Done. Metrics in {os.path.join(model_dir, 'metrics.json')}")
-    return result
 
 
 def define_flags():

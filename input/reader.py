@@ -23,7 +23,7 @@ def parse_spec(schema, with_labels=True, names=None):
             continue
         dtype = _TF_DTYPES[f.dtype]
         if f.kind == "sequence":
-            spec[f.name] = tf.io.VarLenFeature(dtype)
+            spec[f.name] = tf.io.RaggedFeature(dtype, row_splits_dtype=tf.int32)
         elif f.kind == "dense":
             spec[f.name] = tf.io.FixedLenFeature([f.dim], dtype)
         else:
@@ -57,14 +57,14 @@ def parse_batch(schema, serialized, with_labels=True, names=None):
     return features, labels
 
 
-def pad_truncate(sparse, max_len):
-    """[B, ?] SparseTensor -> ([B, max_len] dense, [B] int32 length), keeping the last items.
+def pad_truncate(ragged, max_len):
+    """[B, None] RaggedTensor -> ([B, max_len] dense, [B] int32 length), keeping the last items.
 
     Items stay in their stored (oldest first) order, left-aligned; the tail is padding.
     """
-    ragged = tf.RaggedTensor.from_sparse(sparse)[:, -max_len:]
-    default = "" if sparse.dtype == tf.string else 0
-    dense = ragged.to_tensor(default_value=tf.constant(default, sparse.dtype),
+    ragged = ragged[:, -max_len:]
+    default = "" if ragged.dtype == tf.string else 0
+    dense = ragged.to_tensor(default_value=tf.constant(default, ragged.dtype),
                              shape=[None, max_len])
     return dense, tf.cast(ragged.row_lengths(), tf.int32)
 

@@ -43,7 +43,7 @@ class FeatureEmbedding(tf.keras.layers.Layer):
                 self.embeddings_initializer.get_config())
             self.embeddings[name] = self.add_weight(
                 name=f"{name}_embeddings", shape=(vocab, dim), initializer=initializer,
-                dtype="float32")
+                dtype="float32", experimental_autocast=False)  # gather rows, then cast
         super().build(input_shape)
 
     def call(self, inputs):

@@ -50,9 +50,11 @@ class SampledSoftmax(tf.keras.layers.Layer):
     def build(self, input_shape):
         self.item_embeddings = self.add_weight(
             name="item_embeddings", shape=(self.num_items, self.dim), dtype="float32",
-            initializer=tf.keras.initializers.TruncatedNormal(stddev=self.dim ** -0.5))
+            initializer=tf.keras.initializers.TruncatedNormal(stddev=self.dim ** -0.5),
+            experimental_autocast=False)  # logits over the corpus are computed in float32
         self.item_biases = self.add_weight(name="item_biases", shape=(self.num_items,),
-                                           dtype="float32", initializer="zeros")
+                                           dtype="float32", initializer="zeros",
+                                           experimental_autocast=False)
         super().build(input_shape)
 
     def call(self, query):

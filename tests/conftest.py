@@ -1,0 +1,37 @@
+"""Shared fixtures: a small synthetic world written once per test session."""
+import os
+import tempfile
+
+import pytest
+
+import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
+
+# Tests never touch the user's cache.
+os.environ.setdefault("GARDEN_CACHE", tempfile.mkdtemp(prefix="garden-test-cache-"))
+
+
+def pytest_collection_modifyitems(config, items):
+    # tf.test.TestCase carries a legacy `test_session` helper that pytest would collect and
+    # report as skipped; it is not a test.
+    items[:] = [item for item in items if item.name != "test_session"]
+
+
+@pytest.fixture(scope="session")
+def small_world():
+    """The cached synthetic world of 60,000 examples (each xdist worker shares the one cache;
+    a file lock makes the second worker wait for the first instead of generating it again)."""
+    import fcntl
+    from garden import data
+    os.makedirs(data.cache_root(), exist_ok=True)
+    with open(os.path.join(data.cache_root(), ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return data.synthetic_dir(60_000, seed=1, log=lambda *a: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """A synthetic world of ~3,000 ranking and ~3,000 retrieval examples."""
+    from input import synthetic
+    path = str(tmp_path_factory.mktemp("world"))
+    synthetic.write_world(path, synthetic.WorldConfig.for_size(3000, seed=1), num_shards=2)
+    return path

@@ -1,0 +1,115 @@
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from input.reader import make_dataset, pad_truncate, parse_batch, validate_files
+from input.specs import FeatureSpec, Schema, SchemaError
+from input.writer import write_tfrecords
+from tests.input.specs_test import example_schema
+
+COLUMNS = {
+    "user_id": np.array([1, 2, 15]),  # 15 is out of vocabulary (10)
+    "query": np.array(["shoes", "", "hats"]),
+    "item_id": np.array([3, 4, 5]),
+    "hist_item_id": [np.array([1, 2, 3, 4, 5, 6, 7]), np.array([], np.int64), np.array([9, 25])],
+    "price": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+    "click": np.array([1.0, 0.0, 1.0]),
+    "w": np.array([1.0, 2.0, 0.5]),
+}
+
+
+class ReaderTest(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.schema = example_schema()
+        self.paths = write_tfrecords(self.schema, COLUMNS, self.get_temp_dir(), "train", 2)
+
+    def _batch(self):
+        pattern = os.path.join(self.get_temp_dir(), "train-*")
+        return next(iter(make_dataset(self.schema, pattern, 8, training=False)))
+
+    def test_parses_whole_batches_with_dense_shapes(self):
+        features, labels = self._batch()
+        self.assertAllEqual(features["user_id"], [1, 2, 0])  # OOV id -> row 0
+        self.assertAllEqual(features["price"], COLUMNS["price"])
+        self.assertEqual(sorted(labels), ["click", "w"])
+        self.assertAllEqual(labels["w"], [1.0, 2.0, 0.5])
+        self.assertNotIn("click", features)
+
+    def test_sequences_keep_the_most_recent_items(self):
+        features, _ = self._batch()
+        self.assertAllEqual(features["hist_item_id"], [[3, 4, 5, 6, 7], [0] * 5,
+                                                       [9, 0, 0, 0, 0]])  # 25 is OOV
+        self.assertAllEqual(features["hist_item_id_len"], [5, 0, 2])
+        self.assertEqual(features["hist_item_id_len"].dtype, tf.int32)
+
+    def test_pad_truncate(self):
+        ragged = tf.ragged.constant([[1, 2, 3], [4], []], tf.int64)
+        dense, length = pad_truncate(ragged, 2)
+        self.assertAllEqual(dense, [[2, 3], [4, 0], [0, 0]])
+        self.assertAllEqual(length, [2, 1, 0])
+
+    def test_hashed_strings(self):
+        features, _ = self._batch()
+        ids = features["query"].numpy()
+        self.assertEqual(ids[1], 0)  # empty string is padding
+        self.assertTrue(all(1 <= i < 100 for i in ids[[0, 2]]))
+        again, _ = self._batch()
+        self.assertAllEqual(again["query"], ids)
+
+    def test_serving_parse_without_labels_and_subset(self):
+        raw = next(iter(tf.data.TFRecordDataset(self.paths).batch(3)))
+        features, labels = parse_batch(self.schema, raw, with_labels=False, names=["item_id"])
+        self.assertEqual(labels, {})
+        self.assertEqual(sorted(features), ["item_id"])
+
+    def test_training_shuffles_reproducibly(self):
+        pattern = os.path.join(self.get_temp_dir(), "train-*")
+        order = lambda: np.concatenate([f["item_id"].numpy() for f, _ in make_dataset(
+            self.schema, pattern, 2, training=True, seed=3)])
+        self.assertAllEqual(order(), order())
+        self.assertCountEqual(order(), [3, 4, 5])
+
+    def test_missing_feature_names_file_and_feature(self):
+        other = Schema([s for s in self.schema if s.name != "price"])
+        path = write_tfrecords(other, COLUMNS, self.get_temp_dir(), "nop", 1)[0]
+        with self.assertRaisesRegex(SchemaError, f"{path}: feature 'price'.*missing"):
+            validate_files(self.schema, [path])
+
+    def test_wrong_type_names_file_and_feature(self):
+        schema = Schema([FeatureSpec("item_id", "sparse", vocab_size=9)])
+        floats = Schema([FeatureSpec("item_id", "dense", dtype="float32")])
+        path = write_tfrecords(floats, {"item_id": np.array([1.0])}, self.get_temp_dir(),
+                               "f", 1)[0]
+        with self.assertRaisesRegex(SchemaError, f"{path}.*'item_id' holds float_list"):
+            make_dataset(schema, path, 4, training=True)
+
+    def test_wrong_length_names_file_and_feature(self):
+        schema = Schema([FeatureSpec("price", "dense", dtype="float32", dim=3)])
+        with self.assertRaisesRegex(SchemaError, "'price' has 2 values, the schema says 3"):
+            validate_files(schema, self.paths)
+
+    def test_not_a_tfrecord_file(self):
+        path = os.path.join(self.get_temp_dir(), "junk.tfrecord")
+        with open(path, "wb") as f:
+            f.write(b"this is not a tfrecord file at all" * 10)
+        with self.assertRaisesRegex(SchemaError, "junk.tfrecord: not a readable TFRecord"):
+            validate_files(self.schema, [path])
+
+    def test_no_files(self):
+        with self.assertRaisesRegex(FileNotFoundError, "no files match"):
+            make_dataset(self.schema, os.path.join(self.get_temp_dir(), "none-*"), 4, False)
+
+    def test_writer_rejects_bad_columns(self):
+        with self.assertRaisesRegex(ValueError, "no values given for features"):
+            write_tfrecords(self.schema, {"user_id": [1]}, self.get_temp_dir(), "x")
+        bad = dict(COLUMNS, price=np.ones((3, 3)))
+        with self.assertRaisesRegex(ValueError, "'price' has 3 values per row"):
+            write_tfrecords(self.schema, bad, self.get_temp_dir(), "x")
+        self.assertEqual([n for n in os.listdir(self.get_temp_dir()) if n.startswith(".")], [])
+
+
+if __name__ == "__main__":
+    tf.test.main()

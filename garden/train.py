@@ -27,7 +27,11 @@ from input.specs import Schema  # noqa: E402
 
 class Progress(tf.keras.callbacks.Callback):
     """Writes examples/second to TensorBoard and, when stdout is not a terminal (where Keras
-    draws its progress bar), prints a progress line every `every` steps."""
+    draws its progress bar), prints a progress line every `every` steps.
+
+    `steady_rate()` is the training throughput after the first logged window, which excludes
+    tracing and the shuffle buffer's first fill (it falls back to the whole run when too few
+    steps were logged)."""
 
     def __init__(self, log_dir, batch_size, every, print_lines, log=print):
         super().__init__()
@@ -37,6 +41,8 @@ class Progress(tf.keras.callbacks.Callback):
         self.step = 0
         self.last_logged = 0
         self.rates = []
+        self.steady_start = None  # (step, time) at the first logged window
+        self.train_start = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self.epoch_start, self.epoch_first_step = epoch, time.time(), self.step
@@ -54,6 +60,21 @@ class Progress(tf.keras.callbacks.Callback):
                 metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
                 self.log(f"epoch {self.epoch + 1} step {self.step}  {metrics}  {rate:,.0f} ex/s")
             self.last_logged, self.window_start, self.window_step = self.step, now, self.step
+            if self.steady_start is None:
+                self.steady_start = (self.step, now)
+
+    def on_train_begin(self, logs=None):
+        self.train_start = (self.step, time.time())
+
+    def on_train_end(self, logs=None):
+        self.train_end = (self.step, time.time())
+
+    def steady_rate(self):
+        start = self.steady_start
+        if start is None or self.train_end[0] - start[0] < self.every:
+            start = self.train_start
+        steps, seconds = self.train_end[0] - start[0], self.train_end[1] - start[1]
+        return steps * self.batch_size / seconds if steps and seconds > 0 else None
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.time() - self.epoch_start
@@ -152,7 +173,9 @@ def train(cfg, model_dir, log=print):
         "of the trained model")
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
               "train": {"seconds": train_seconds,
-                        "examples_per_second": progress.rates[-1] if progress.rates else None},
+                        "examples_per_second": (progress.steady_rate()
+                                                if progress.train_start else None),
+                        "epoch_examples_per_second": progress.rates},
               "export": {"path": export_dir, **parity}}
     atomic_write_text(os.path.join(model_dir, "metrics.json"), json.dumps(result, indent=2))
     return result

@@ -48,6 +48,10 @@ class TrainConfig:
     seed: int = 42
     steps_per_execution: int = 20  # steps per tf.function call: less Python per step
     log_every_steps: int = 100
+    strategy: str = "one_device"  # see garden/distribute.py
+    tpu: str = ""  # TPU name or address, for strategy tpu
+    mixed_precision: str = "float32"  # or "bfloat16": mixed_bfloat16 compute
+    scale_learning_rate: bool = True  # synchronous strategies: lr x replicas
 
     def __post_init__(self):
         _check_min(self, "epochs", 1)
@@ -56,11 +60,19 @@ class TrainConfig:
         _check_min(self, "log_every_steps", 1)
         if not self.learning_rate > 0:
             raise ConfigError(f"train.learning_rate must be > 0, got {self.learning_rate}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"train.strategy must be one of {STRATEGIES}, got "
+                              f"{self.strategy!r}")
+        if self.mixed_precision not in PRECISIONS:
+            raise ConfigError(f"train.mixed_precision must be one of {PRECISIONS}, got "
+                              f"{self.mixed_precision!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"train.optimizer must be one of {sorted(OPTIMIZERS)}, got "
                               f"{self.optimizer!r}")
 
 
+STRATEGIES = ("one_device", "mirrored", "multi_worker", "parameter_server", "tpu")
+PRECISIONS = ("float32", "bfloat16")
 OPTIMIZERS = {"adam": "Adam", "adagrad": "Adagrad", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 

@@ -19,7 +19,7 @@ import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
 from garden import config as config_lib  # noqa: E402
-from garden import data, metrics, registry  # noqa: E402
+from garden import data, distribute, metrics, registry  # noqa: E402
 from input.reader import make_dataset, parse_batch, list_files  # noqa: E402
 from input.specs import Schema  # noqa: E402
 
@@ -105,11 +105,18 @@ def item_counts(schema, pattern, item, label=None):
 
 def load_trained(model_dir, log=print):
     """(config, schema, data_dir, model) of a training run, weights restored from its latest
-    checkpoint."""
+    checkpoint into a float32 model.
+
+    Variables are float32 under mixed precision too, so a bfloat16-trained model restores
+    exactly; it is evaluated and exported in float32 because bfloat16 results depend on which
+    kernels a graph happens to fuse (differences of ~3e-4 between two graphs of the same
+    model), which would make "the export scores like the trained model" untestable.
+    """
     path = os.path.join(model_dir, "config.yaml")
     if not os.path.exists(path):
         raise FileNotFoundError(f"--model_dir={model_dir}: no config.yaml (not a training run)")
     cfg = config_lib.load(path)
+    distribute.set_precision("float32")
     task = registry.get_model(cfg.model_name).task
     data_dir = data.task_data_dir(cfg.data, task, log)
     schema = Schema.load(data_dir)

@@ -11,6 +11,7 @@ export/<version>/.
 import json
 import os
 import sys
+import tempfile
 import time
 
 from absl import app, flags, logging
@@ -19,72 +20,83 @@ import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
 from garden import config as config_lib  # noqa: E402
-from garden import data, evaluate, export, registry  # noqa: E402
+from garden import data, distribute, evaluate, export, registry  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
-from input.reader import count_records, make_dataset  # noqa: E402
+from input.reader import count_records, list_files, make_dataset, validate_files  # noqa: E402
 from input.specs import Schema  # noqa: E402
 
 
 class Progress(tf.keras.callbacks.Callback):
-    """Writes examples/second to TensorBoard and, when stdout is not a terminal (where Keras
-    draws its progress bar), prints a progress line every `every` steps.
+    """Per epoch: examples/second to TensorBoard and a printed line. Epoch-level hooks only,
+    so it also runs under ParameterServerStrategy (which has no batch-level callbacks)."""
 
-    `steady_rate()` is the training throughput after the first logged window, which excludes
-    tracing and the shuffle buffer's first fill (it falls back to the whole run when too few
-    steps were logged)."""
-
-    def __init__(self, log_dir, batch_size, every, print_lines, log=print):
+    def __init__(self, log_dir, batch_size, steps_per_epoch, log=print):
         super().__init__()
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "train"))
-        self.batch_size, self.every, self.print_lines, self.log = (
-            batch_size, every, print_lines, log)
-        self.step = 0
-        self.last_logged = 0
+        self.batch_size, self.steps_per_epoch, self.log = batch_size, steps_per_epoch, log
         self.rates = []
-        self.steady_start = None  # (step, time) at the first logged window
-        self.train_start = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch, self.epoch_start, self.epoch_first_step = epoch, time.time(), self.step
-        self.window_start, self.window_step = time.time(), self.step
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step = self.epoch_first_step + batch + 1
-        if self.step - self.last_logged >= self.every:
-            now = time.time()
-            rate = (self.step - self.window_step) * self.batch_size / max(now - self.window_start,
-                                                                          1e-9)
-            with self.writer.as_default():
-                tf.summary.scalar("examples_per_second", rate, step=self.step)
-            if self.print_lines:
-                metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
-                self.log(f"epoch {self.epoch + 1} step {self.step}  {metrics}  {rate:,.0f} ex/s")
-            self.last_logged, self.window_start, self.window_step = self.step, now, self.step
-            if self.steady_start is None:
-                self.steady_start = (self.step, now)
+        self.steady_start = None  # (global step, time) from which steady_rate() counts
+        self.train_end = None
 
     def on_train_begin(self, logs=None):
-        self.train_start = (self.step, time.time())
+        self.train_start = (None, time.time())  # the step is known at the first epoch
 
-    def on_train_end(self, logs=None):
-        self.train_end = (self.step, time.time())
-
-    def steady_rate(self):
-        start = self.steady_start
-        if start is None or self.train_end[0] - start[0] < self.every:
-            start = self.train_start
-        steps, seconds = self.train_end[0] - start[0], self.train_end[1] - start[1]
-        return steps * self.batch_size / seconds if steps and seconds > 0 else None
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.epoch_start = epoch, time.time()
+        if self.train_start[0] is None:
+            self.train_start = (epoch * self.steps_per_epoch, self.train_start[1])
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.time() - self.epoch_start
-        rate = (self.step - self.epoch_first_step) * self.batch_size / max(seconds, 1e-9)
+        rate = self.steps_per_epoch * self.batch_size / max(seconds, 1e-9)
         self.rates.append(rate)
         with self.writer.as_default():
             tf.summary.scalar("epoch_examples_per_second", rate, step=epoch)
         self.writer.flush()
         metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
         self.log(f"epoch {epoch + 1} done in {seconds:.1f}s  {metrics}  {rate:,.0f} ex/s")
+        self.train_end = ((epoch + 1) * self.steps_per_epoch, time.time())
+
+    def steady_rate(self):
+        """Training examples/second, after tracing and the shuffle buffer's first fill where
+        the run logged enough steps to leave them out; else over the whole run."""
+        if self.train_end is None:
+            return None
+        start = self.steady_start if self.steady_start and \
+            self.train_end[0] > self.steady_start[0] else self.train_start
+        steps, seconds = self.train_end[0] - start[0], self.train_end[1] - start[1]
+        return steps * self.batch_size / seconds if steps > 0 and seconds > 0 else None
+
+
+class StepProgress(Progress):
+    """Progress plus, every `every` steps, an examples/second point in TensorBoard and (when
+    stdout is not a terminal, where Keras draws its own bar) a printed line."""
+
+    def __init__(self, log_dir, batch_size, steps_per_epoch, every, print_lines, log=print):
+        super().__init__(log_dir, batch_size, steps_per_epoch, log)
+        self.every, self.print_lines = every, print_lines
+        self.last_logged = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        if self.last_logged is None:
+            self.last_logged = (epoch * self.steps_per_epoch, time.time())
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.epoch * self.steps_per_epoch + batch + 1
+        if step - self.last_logged[0] < self.every:
+            return
+        now = time.time()
+        rate = (step - self.last_logged[0]) * self.batch_size / max(now - self.last_logged[1],
+                                                                    1e-9)
+        with self.writer.as_default():
+            tf.summary.scalar("examples_per_second", rate, step=step)
+        if self.print_lines:
+            metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
+            self.log(f"epoch {self.epoch + 1} step {step}  {metrics}  {rate:,.0f} ex/s")
+        self.last_logged = (step, now)
+        if self.steady_start is None:
+            self.steady_start = (step, now)
 
 
 class EpochCheckpoint(tf.keras.callbacks.Callback):
@@ -99,9 +111,9 @@ class EpochCheckpoint(tf.keras.callbacks.Callback):
         self.manager.save(checkpoint_number=epoch + 1)
 
 
-def make_optimizer(train_cfg):
+def make_optimizer(train_cfg, learning_rate):
     cls = getattr(tf.keras.optimizers, config_lib.OPTIMIZERS[train_cfg.optimizer])
-    return cls(learning_rate=train_cfg.learning_rate)
+    return cls(learning_rate=learning_rate)
 
 
 def default_model_dir(model_name):
@@ -114,48 +126,90 @@ def default_model_dir(model_name):
     return path
 
 
-def train(cfg, model_dir, log=print):
-    """Trains, evaluates and exports; returns the contents of metrics.json."""
+def training_data(schema, pattern, cfg, strategy, global_batch):
+    """(dataset, steps per epoch). The dataset repeats and Keras runs a fixed number of steps
+    per epoch: with several workers each reads its own files, and a fixed step count keeps
+    them in lockstep whatever the shard sizes."""
+    validate_files(schema, list_files(pattern))
+    steps = -(-count_records(pattern) // global_batch)
+    options = dict(training=True, shuffle_buffer=cfg.data.shuffle_buffer, repeat=True,
+                   validate=False)
+    if distribute.is_parameter_server(strategy):
+        # Each worker builds its own pipeline; unseeded, so workers read different orders.
+        return tf.keras.utils.experimental.DatasetCreator(
+            lambda context: make_dataset(schema, pattern, global_batch, **options)), steps
+    return make_dataset(schema, pattern, global_batch, seed=cfg.train.seed, **options), steps
+
+
+def train(cfg, model_dir, log=print, strategy=None):
+    """Trains, evaluates and exports; returns the contents of metrics.json.
+
+    strategy: a tf.distribute.Strategy to use instead of the one cfg.train.strategy names (for
+    in-process clusters). Under multi-worker training only the chief evaluates, exports and
+    writes; other workers return None after training.
+    """
     tf.keras.utils.set_random_seed(cfg.train.seed)
+    distribute.set_precision(cfg.train.mixed_precision)
+    strategy = strategy or distribute.make_strategy(cfg.train.strategy, cfg.train.tpu)
+    chief = distribute.is_chief(strategy)
+    replicas = distribute.num_replicas(strategy)
+    global_batch = cfg.train.batch_size * replicas
+    learning_rate = cfg.train.learning_rate
+    if cfg.train.scale_learning_rate and not distribute.is_parameter_server(strategy):
+        learning_rate *= replicas
     task = registry.get_model(cfg.model_name).task
     data_dir = data.task_data_dir(cfg.data, task, log)
     schema = Schema.load(data_dir)
-    os.makedirs(model_dir, exist_ok=True)
-    config_lib.save(cfg, os.path.join(model_dir, "config.yaml"))
-    train_pattern = os.path.join(data_dir, cfg.data.train_pattern)
-    train_data = make_dataset(schema, train_pattern, cfg.train.batch_size, training=True,
-                              shuffle_buffer=cfg.data.shuffle_buffer, seed=cfg.train.seed)
-    # Keras needs the epoch length to run several steps per tf.function call.
-    num_examples = count_records(train_pattern)
-    steps = -(-num_examples // cfg.train.batch_size)
-    train_data = train_data.apply(tf.data.experimental.assert_cardinality(steps))
+    # Non-chief workers write their (required) checkpoints and summaries to a scratch folder.
+    out_dir = model_dir if chief else tempfile.mkdtemp(prefix="garden-worker-")
+    os.makedirs(out_dir, exist_ok=True)
+    if chief:
+        config_lib.save(cfg, os.path.join(model_dir, "config.yaml"))
+    train_data, steps = training_data(schema, os.path.join(data_dir, cfg.data.train_pattern),
+                                      cfg, strategy, global_batch)
 
-    model = registry.build_model(cfg, schema)
-    optimizer = make_optimizer(cfg.train)
-    model.compile(optimizer=optimizer, steps_per_execution=cfg.train.steps_per_execution)
-    epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    with strategy.scope():
+        model = registry.build_model(cfg, schema)
+        optimizer = make_optimizer(cfg.train, learning_rate)
+        model.compile(optimizer=optimizer, steps_per_execution=cfg.train.steps_per_execution)
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(model_dir, "checkpoints"),
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "checkpoints"),
                                          max_to_keep=3)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint)
-        log(f"Resumed from {manager.latest_checkpoint} (epoch {int(epoch_var.numpy())})")
+    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    if latest:
+        checkpoint.restore(latest)
+        log(f"Resumed from {latest} (epoch {int(epoch_var.numpy())})")
     initial_epoch = int(epoch_var.numpy())
 
     interactive = sys.stdout.isatty()
-    progress = Progress(model_dir, cfg.train.batch_size, cfg.train.log_every_steps,
-                        print_lines=not interactive, log=log)
-    callbacks = [
-        tf.keras.callbacks.TensorBoard(model_dir, update_freq=cfg.train.log_every_steps,
-                                       write_graph=False, profile_batch=0),
-        progress, EpochCheckpoint(manager, epoch_var)]
-    log(f"Training {cfg.model_name} ({task}) on {data_dir} -> {model_dir}")
+    parameter_server = distribute.is_parameter_server(strategy)
+    if parameter_server:  # no batch-level callbacks under ParameterServerStrategy
+        progress = Progress(out_dir, global_batch, steps, log=log)
+    else:
+        progress = StepProgress(out_dir, global_batch, steps, cfg.train.log_every_steps,
+                                print_lines=chief and not interactive, log=log)
+    callbacks = [progress, EpochCheckpoint(manager, epoch_var)]
+    if chief:
+        callbacks.append(tf.keras.callbacks.TensorBoard(
+            model_dir, update_freq="epoch" if parameter_server else cfg.train.log_every_steps,
+            write_graph=False, profile_batch=0))
+    log(f"Training {cfg.model_name} ({task}) on {data_dir} -> {model_dir} "
+        f"[{cfg.train.strategy}: {replicas} replica(s), global batch {global_batch}, "
+        f"learning rate {learning_rate:g}, {cfg.train.mixed_precision}]")
     start = time.time()
     if initial_epoch < cfg.train.epochs:
         model.fit(train_data, epochs=cfg.train.epochs, initial_epoch=initial_epoch,
-                  callbacks=callbacks, verbose=1 if interactive else 0)
+                  steps_per_epoch=steps, callbacks=callbacks,
+                  verbose=1 if interactive and chief else 0)
     train_seconds = time.time() - start
+    if not chief:
+        return None
 
+    # Evaluate and export a plain single-device copy restored from the last checkpoint: the
+    # same path whatever the training strategy (sharded or mirrored variables included), and
+    # a proof that the checkpoint restores outside it.
+    _, _, _, model = evaluate.load_trained(model_dir, log)
     values = evaluate.evaluate(model, schema, cfg, data_dir)
     log(f"Evaluation on {os.path.join(data_dir, cfg.data.eval_pattern)}:")
     log(evaluate.format_metrics(values))
@@ -173,8 +227,7 @@ def train(cfg, model_dir, log=print):
         "of the trained model")
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
               "train": {"seconds": train_seconds,
-                        "examples_per_second": (progress.steady_rate()
-                                                if progress.train_start else None),
+                        "examples_per_second": progress.steady_rate(),
                         "epoch_examples_per_second": progress.rates},
               "export": {"path": export_dir, **parity}}
     atomic_write_text(os.path.join(model_dir, "metrics.json"), json.dumps(result, indent=2))
@@ -194,6 +247,11 @@ def main(argv):
         overrides["train.batch_size"] = FLAGS.batch_size
     if FLAGS.data_dir:
         overrides["data.data_dir"] = FLAGS.data_dir
+    for flag in ("strategy", "mixed_precision", "tpu"):
+        if getattr(FLAGS, flag) is not None:
+            overrides[f"train.{flag}"] = getattr(FLAGS, flag)
+    if FLAGS.num_cpu_devices:
+        distribute.split_cpu(FLAGS.num_cpu_devices)
     try:
         cfg = config_lib.resolve(FLAGS.model, FLAGS.experiment, FLAGS.params_override,
                                  overrides)
@@ -201,8 +259,10 @@ def main(argv):
         sys.exit(f"error: {e}")
     model_dir = FLAGS.model_dir or default_model_dir(cfg.model_name)
     print(f"Model folder: {model_dir}")
-    train(cfg, model_dir)
-    print(f"Done. Metrics in {os.path.join(model_dir, 'metrics.json')}")
+    if train(cfg, model_dir) is None:
+        print("Done (a non-chief worker: the chief evaluates, exports and writes metrics).")
+    else:
+        print(f"Done. Metrics in {os.path.join(model_dir, 'metrics.json')}")
 
 
 def define_flags():
@@ -216,7 +276,15 @@ def define_flags():
                         "synthetic world).")
     flags.DEFINE_string("model_dir", None, "Output folder (default: a fresh one under ./runs).")
     flags.DEFINE_integer("epochs", None, "Overrides train.epochs.")
-    flags.DEFINE_integer("batch_size", None, "Overrides train.batch_size.")
+    flags.DEFINE_integer("batch_size", None, "Overrides train.batch_size (per replica).")
+    flags.DEFINE_enum("strategy", None, list(distribute.STRATEGIES), "Overrides "
+                      "train.strategy: one_device, mirrored, multi_worker (TF_CONFIG), "
+                      "parameter_server (TF_CONFIG; this process is the chief), tpu (--tpu).")
+    flags.DEFINE_enum("mixed_precision", None, ["float32", "bfloat16"],
+                      "Overrides train.mixed_precision.")
+    flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+    flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices "
+                         "(lets --strategy=mirrored run on a machine without GPUs).")
 
 
 def run():

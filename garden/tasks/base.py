@@ -30,15 +30,19 @@ class GardenModel(tf.keras.Model):
             loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
         return loss
 
+    def _track(self, loss):
+        # Each replica's loss is its share of the global-batch mean; times the replica count
+        # it is that replica's own mean, which the Mean metric then averages over replicas.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.loss_tracker.update_state(loss * replicas)
+        return {m.name: m.result() for m in self.metrics}
+
     def train_step(self, batch):
         with tf.GradientTape() as tape:
             loss = self._total_loss(batch, training=True)
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        self.loss_tracker.update_state(loss)
-        return {m.name: m.result() for m in self.metrics}
+        return self._track(loss)
 
     def test_step(self, batch):
-        loss = self._total_loss(batch, training=False)
-        self.loss_tracker.update_state(loss)
-        return {m.name: m.result() for m in self.metrics}
+        return self._track(self._total_loss(batch, training=False))

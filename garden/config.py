@@ -67,13 +67,15 @@ class TrainConfig:
             raise ConfigError(f"train.mixed_precision must be one of {PRECISIONS}, got "
                               f"{self.mixed_precision!r}")
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"train.optimizer must be one of {sorted(OPTIMIZERS)}, got "
+            raise ConfigError(f"train.optimizer must be one of {OPTIMIZERS}, got "
                               f"{self.optimizer!r}")
 
 
 STRATEGIES = ("one_device", "mirrored", "multi_worker", "parameter_server", "tpu")
 PRECISIONS = ("float32", "bfloat16")
-OPTIMIZERS = {"adam": "Adam", "adagrad": "Adagrad", "sgd": "SGD", "rmsprop": "RMSprop"}
+# "adam" is Keras Adam's update through TensorFlow's fused kernel (garden/optimizers.py);
+# "keras_adam" is tf.keras.optimizers.Adam itself.
+OPTIMIZERS = ("adam", "keras_adam", "adagrad", "sgd", "rmsprop")
 
 
 @dataclasses.dataclass

@@ -20,7 +20,7 @@ import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
 from garden import config as config_lib  # noqa: E402
-from garden import data, distribute, evaluate, export, registry  # noqa: E402
+from garden import data, distribute, evaluate, export, optimizers, registry  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
 from input.reader import count_records, list_files, make_dataset, validate_files  # noqa: E402
 from input.specs import Schema  # noqa: E402
@@ -111,11 +111,6 @@ class EpochCheckpoint(tf.keras.callbacks.Callback):
         self.manager.save(checkpoint_number=epoch + 1)
 
 
-def make_optimizer(train_cfg, learning_rate):
-    cls = getattr(tf.keras.optimizers, config_lib.OPTIMIZERS[train_cfg.optimizer])
-    return cls(learning_rate=learning_rate)
-
-
 def default_model_dir(model_name):
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = os.path.join("runs", f"{model_name}-{stamp}")
@@ -170,7 +165,7 @@ def train(cfg, model_dir, log=print, strategy=None):
 
     with strategy.scope():
         model = registry.build_model(cfg, schema)
-        optimizer = make_optimizer(cfg.train, learning_rate)
+        optimizer = optimizers.make(cfg.train.optimizer, learning_rate)
         model.compile(optimizer=optimizer, steps_per_execution=cfg.train.steps_per_execution)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)

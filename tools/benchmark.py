@@ -136,8 +136,57 @@ def run_garden(args, folder):
                       steps_per_execution=cfg.train.steps_per_execution)
         return model, cfg.train.steps_per_execution
 
-    return measure(args, folder, schema, build, lambda ds: ds,
-                   lambda model, features: model.predict_proba(features).numpy())
+    result = measure(args, folder, schema, build, lambda ds: ds,
+                     lambda model, features: model.predict_proba(features).numpy())
+    result["input_examples_per_second"] = input_rate(args, folder, schema)
+    model, _ = build()
+    result["dense_flops_per_example"] = dense_training_flops(model, schema, folder)
+    result["matmul_flops_per_second"] = matmul_peak()
+    return result
+
+
+def input_rate(args, folder, schema):
+    """The garden's input pipeline alone, over as many batches as the timed training."""
+    ds = make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size, training=True,
+                      seed=1, repeat=True)
+    iterator = iter(ds)
+    for _ in range(args.warmup):
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        next(iterator)
+    return args.steps * args.batch_size / (time.perf_counter() - start)
+
+
+def dense_training_flops(model, schema, folder):
+    """Training FLOPs per example of the model's dense (matmul) kernels: 2 x inputs x outputs
+    forward per kernel, x3 for forward + backward. Embedding lookups, attention over sequence
+    positions and element-wise ops are not counted, so this is a floor for models that are
+    not MLP-heavy."""
+    features, _ = next(iter(make_dataset(schema, os.path.join(folder, "test-*"), 2,
+                                         training=False)))
+    model(features)
+    kernels = [v for v in model.trainable_variables
+               if v.shape.rank == 2 and "kernel" in v.name]
+    return 3 * sum(2 * int(v.shape[0]) * int(v.shape[1]) for v in kernels)
+
+
+def matmul_peak(n=1024, repeats=30):
+    """float32 FLOP/s of tf.matmul on this machine (best of 3)."""
+    a = tf.random.normal([n, n])
+
+    @tf.function
+    def chain(x):
+        for _ in range(repeats):
+            x = tf.matmul(x, a) * 1e-3
+        return x
+    chain(a).numpy()
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        chain(a).numpy()
+        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - start))
+    return best
 
 
 def measure(args, folder, schema, build, adapt, predict):
@@ -238,13 +287,17 @@ def main():
     argv = [a for a in sys.argv[1:] if not a.startswith("--vs")]
     frameworks = ["garden"] + ([args.vs] if args.vs else [])
     speed = {f: [] for f in frameworks}
-    quality = {}
+    quality, extra_info = {}, {}
     for repeat in range(args.repeats):
         for framework in frameworks:
             # Quality once (first repeat); throughput every repeat.
             extra = [] if repeat == 0 else ["--epochs=0"]
             result = run_in_subprocess(framework, argv + extra)
             speed[framework].append(result["examples_per_second"])
+            if framework == "garden":
+                for key in ("input_examples_per_second", "dense_flops_per_example",
+                            "matmul_flops_per_second"):
+                    extra_info.setdefault(key, []).append(result[key])
             quality.setdefault(framework, result.get("auc"))
             print(f"  {framework:<8} run {repeat + 1}: {result['examples_per_second']:,.0f} "
                   "examples/s", flush=True)
@@ -254,8 +307,17 @@ def main():
         auc = quality[framework]
         print(f"{framework:<8} {statistics.median(speed[framework]):>10,.0f} examples/s"
               + (f"   AUC after {args.epochs} epoch(s): {auc:.4f}" if auc is not None else ""))
+    garden_rate = statistics.median(speed["garden"])
+    input_rate_ = statistics.median(extra_info["input_examples_per_second"])
+    print(f"input pipeline alone: {input_rate_:,.0f} examples/s "
+          f"({input_rate_ / garden_rate:.1f}x what garden training consumes)")
+    flops = extra_info["dense_flops_per_example"][0]
+    peak = statistics.median(extra_info["matmul_flops_per_second"])
+    print(f"dense-layer training FLOPs/example: {flops:,}; x examples/s = "
+          f"{flops * garden_rate / 1e9:.2f} GFLOP/s = {flops * garden_rate / peak:.1%} of the "
+          f"measured float32 matmul peak ({peak / 1e9:.1f} GFLOP/s)")
     if args.vs:
-        ratio = statistics.median(speed["garden"]) / statistics.median(speed[args.vs])
+        ratio = garden_rate / statistics.median(speed[args.vs])
         print(f"ratio garden/{args.vs}: {ratio:.2f}")
 
 

@@ -19,6 +19,7 @@ match). Peers are optional and installed without their dependencies, as their pi
 TF 2.21: `pip install --no-deps deepctr==0.9.4 deepmatch==0.3.2 && pip install h5py requests`.
 """
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -43,6 +44,11 @@ CRITEO_VOCABS = [1460, 583, 200000, 150000, 305, 24, 12517, 633, 3, 93145, 5683,
 HIDDEN = [256, 128]
 EMBEDDING_DIM = 16
 LEARNING_RATE = 1e-3
+# Retrieval: the garden's SDM defaults (its experiment's embedding size and learning rate).
+RETRIEVAL_EMBEDDING_DIM = 32
+RETRIEVAL_LEARNING_RATE = 3e-3
+NUM_SAMPLED = 200
+HR_AT = 50
 
 
 def criteo_schema():
@@ -113,11 +119,14 @@ class StepTimer(tf.keras.callbacks.Callback):
 
 # ----------------------------------------------------------------------------- garden side
 def garden_model(model_name, schema):
-    overrides = {"model.embedding_dim": EMBEDDING_DIM}
     entry = registry.get_model(model_name)
-    fields = {f.name for f in __import__("dataclasses").fields(entry.config)}
+    retrieval = entry.task == "retrieval"
+    overrides = {"model.embedding_dim": RETRIEVAL_EMBEDDING_DIM if retrieval else EMBEDDING_DIM}
+    fields = {f.name for f in dataclasses.fields(entry.config)}
     if "hidden_units" in fields:
         overrides["model.hidden_units"] = HIDDEN
+    if "num_sampled" in fields:
+        overrides["model.num_sampled"] = NUM_SAMPLED
     if "l2_embedding" in fields:
         overrides["model.l2_embedding"] = 0.0  # DeepCTR's is turned off the same way
     cfg = config.resolve(model_name, overrides=overrides)
@@ -132,12 +141,17 @@ def run_garden(args, folder):
     def build():
         cfg, model = garden_model(args.model, schema)
         # The garden's "adam": Keras Adam's update through the fused kernel.
-        model.compile(optimizers.make("adam", LEARNING_RATE),
+        model.compile(optimizers.make("adam", learning_rate(args)),
                       steps_per_execution=cfg.train.steps_per_execution)
         return model, cfg.train.steps_per_execution
 
-    result = measure(args, folder, schema, build, lambda ds: ds,
-                     lambda model, features: model.predict_proba(features).numpy())
+    if args.data == "retrieval":
+        def scores(model, test):
+            return np.concatenate([model.scores(f).numpy() for f, _ in test])
+    else:
+        def scores(model, test):
+            return np.concatenate([model.predict_proba(f).numpy() for f, _ in test])
+    result = measure(args, folder, schema, build, lambda ds: ds, scores)
     result["input_examples_per_second"] = input_rate(args, folder, schema)
     model, _ = build()
     result["dense_flops_per_example"] = dense_training_flops(model, schema, folder)
@@ -189,9 +203,15 @@ def matmul_peak(n=1024, repeats=30):
     return best
 
 
-def measure(args, folder, schema, build, adapt, predict):
-    """Throughput over timed steps, then (if --epochs) test AUC of a fresh model after that
-    many epochs; `adapt` maps the garden's batches to the framework's inputs."""
+def learning_rate(args):
+    return RETRIEVAL_LEARNING_RATE if args.data == "retrieval" else LEARNING_RATE
+
+
+def measure(args, folder, schema, build, adapt, scores):
+    """Throughput over timed steps, then (if --epochs) the test quality of a fresh model after
+    that many epochs; `adapt` maps the garden's batches to the framework's inputs and
+    `scores(model, test_batches)` returns click probabilities [N] (ranking) or the scores of
+    every item [N, num_items] (retrieval)."""
     train = adapt(make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size,
                                training=True, seed=1, repeat=True))
     model, per_call = build()
@@ -204,17 +224,25 @@ def measure(args, folder, schema, build, adapt, predict):
         model, _ = build()
         epoch = -(-count_records(os.path.join(folder, "train-*")) // args.batch_size)
         model.fit(train, epochs=args.epochs, steps_per_epoch=epoch, verbose=0)
-        test = make_dataset(schema, os.path.join(folder, "test-*"), 4096, training=False)
-        scores = np.concatenate([predict(model, adapt_batch(adapt, f, l)) for f, l in test])
-        labels = np.concatenate([l["click"].numpy() for _, l in test])
-        result["auc"] = metrics_lib.auc(labels, scores)
+        test = list(make_dataset(schema, os.path.join(folder, "test-*"), 1024, training=False))
+        predicted = scores(model, test)
+        if args.data == "retrieval":
+            targets = np.concatenate([f["item_id"].numpy() for f, _ in test])
+            result["quality"] = hit_rate(predicted, targets, HR_AT)
+        else:
+            labels = np.concatenate([l["click"].numpy() for _, l in test])
+            result["quality"] = metrics_lib.auc(labels, predicted)
     return result
 
 
-def adapt_batch(adapt, features, labels):
-    """The framework's inputs for one evaluation batch."""
-    adapted = adapt(tf.data.Dataset.from_tensors((features, labels)))
-    return next(iter(adapted))[0]
+def hit_rate(scores, targets, k):
+    """Share of queries whose target is among the k best-scored items, item 0 (padding) left
+    out and ties counted against the target (the same rule for both frameworks)."""
+    scores = scores.astype(np.float64)
+    scores[:, 0] = -np.inf
+    target_scores = scores[np.arange(len(targets)), targets]
+    better = (scores >= target_scores[:, None]).sum(axis=1) - 1
+    return float(np.mean(better < k))
 
 
 # ------------------------------------------------------------------------------ DeepCTR side
@@ -225,6 +253,12 @@ def deepctr_model(model_name, schema):
               for s in schema.of_kind("sparse")]
     dense = [fc.DenseFeat(s.name, s.dim) for s in schema.of_kind("dense")]
     columns = sparse + dense
+    # Behaviour sequences (DIN only): DeepCTR names them hist_<feature> and embeds them with
+    # that feature's table, as the garden's schema does.
+    sequences = [fc.VarLenSparseFeat(
+        fc.SparseFeat(s.name, schema.vocab_size(s.name), EMBEDDING_DIM,
+                      embedding_name=s.shared_with), maxlen=s.max_len, length_name=f"{s.name}_len")
+        for s in schema.of_kind("sequence") if s.name.startswith("hist_") and s.shared_with]
     common = dict(dnn_hidden_units=tuple(HIDDEN), l2_reg_embedding=0.0, task="binary")
     builders = {
         "deepfm": lambda: models.DeepFM(columns, columns, **common),
@@ -232,6 +266,8 @@ def deepctr_model(model_name, schema):
         "xdeepfm": lambda: models.xDeepFM(columns, columns, **common),
         "fibinet": lambda: models.FiBiNET(columns, columns, **common),
         "autoint": lambda: models.AutoInt(columns, columns, **common),
+        "din": lambda: models.DIN(columns + sequences, [s.embedding_name for s in sequences],
+                                  **common),
     }
     if model_name not in builders:
         raise SystemExit(f"--vs=deepctr has no {model_name!r}; it has {sorted(builders)}")
@@ -252,11 +288,134 @@ def run_deepctr(args, folder):
         model.compile(tf.keras.optimizers.Adam(LEARNING_RATE), "binary_crossentropy")
         return model, 1
 
-    return measure(args, folder, schema, build, lambda ds: ds.map(as_peer_inputs),
-                   lambda model, inputs: model(inputs, training=False).numpy()[:, 0])
+    def scores(model, test):
+        return np.concatenate([model(as_peer_inputs(f, l)[0], training=False).numpy()[:, 0]
+                               for f, l in test])
+
+    return measure(args, folder, schema, build, lambda ds: ds.map(as_peer_inputs), scores)
 
 
-RUNNERS = {"garden": run_garden, "deepctr": run_deepctr}
+# ---------------------------------------------------------------------------- DeepMatch side
+SIDE_INFO = ["item_id", "cat_id", "brand_id", "shop_id"]
+USER_FEATURES = ["user_id", "age", "gender", "city"]
+
+
+def deepmatch_model(model_name, schema, item_counts):
+    """DeepMatch's SDM / YouTubeDNN on the synthetic retrieval data, sized like the garden's:
+    same embedding size, one RNN layer of that width and the same number of heads for SDM,
+    the same hidden units for YouTubeDNN, 200 sampled negatives. DeepMatch's own choices stay
+    (L2-normalized vectors, temperature 0.05, item-frequency sampler)."""
+    from deepctr.feature_column import SparseFeat, VarLenSparseFeat
+    from deepmatch import models
+    from deepmatch.utils import NegativeSampler
+    d = RETRIEVAL_EMBEDDING_DIM
+    users = [SparseFeat(n, schema.vocab_size(n), d) for n in USER_FEATURES]
+    items = [SparseFeat("item_id", schema.vocab_size("item_id"), d)]
+    sampler = NegativeSampler("frequency", num_sampled=NUM_SAMPLED, item_name="item_id",
+                              item_count=item_counts)
+    patch_deepmatch()
+    if model_name == "sdm":
+        sequences = []
+        for prefix, ours in (("short", "short"), ("prefer", "long")):
+            sequences += [VarLenSparseFeat(
+                SparseFeat(f"{prefix}_{n}", schema.vocab_size(n), d, embedding_name=n),
+                maxlen=schema[f"{ours}_{n}"].max_len, length_name=f"{prefix}_sess_length")
+                for n in SIDE_INFO]
+        return models.SDM(users + sequences, items, SIDE_INFO, units=d, rnn_layers=1,
+                          dropout_rate=0.0, num_head=2, sampler_config=sampler)
+    if model_name == "youtube_dnn":
+        history = VarLenSparseFeat(
+            SparseFeat("hist_item_id", schema.vocab_size("item_id"), d, embedding_name="item_id"),
+            maxlen=schema["hist_item_id"].max_len, combiner="mean", length_name="hist_len")
+        return models.YoutubeDNN(users + [history], items,
+                                 user_dnn_hidden_units=tuple(HIDDEN) + (d,),
+                                 sampler_config=sampler)
+    raise SystemExit(f"--vs=deepmatch has no {model_name!r}; it has ['sdm', 'youtube_dnn']")
+
+
+class KerasLSTMForDeepMatch(tf.keras.layers.Layer):
+    """Stands in for DeepMatch's DynamicMultiRNN, which calls TF1's `dynamic_rnn` with legacy
+    cells and fails to build under TF 2.21 ("tf.device does not support functions when eager
+    execution is enabled"). The same computation for SDM's one-layer, no-dropout setting:
+    LSTM cells of `num_units` over the session, steps past its length masked (DeepMatch's
+    self-attention masks them too); a residual connection when DeepMatch would add one."""
+
+    def __init__(self, num_units, return_sequence=True, num_layers=1, num_residual_layers=0,
+                 dropout_rate=0.0, **kwargs):
+        kwargs.pop("rnn_type", None)
+        kwargs.pop("forget_bias", None)
+        super().__init__(**kwargs)
+        if num_layers != 1 or dropout_rate or not return_sequence:
+            raise SystemExit("the DeepMatch SDM benchmark supports one RNN layer, no dropout")
+        self.residual = num_residual_layers >= 1
+        self.lstm = tf.keras.layers.LSTM(num_units, return_sequences=True)
+
+    def call(self, inputs):
+        sequence, length = inputs
+        mask = tf.sequence_mask(tf.reshape(length, [-1]), tf.shape(sequence)[1])
+        out = self.lstm(sequence, mask=mask)
+        return out + sequence if self.residual else out
+
+
+def item_embedding_for_deepmatch(item_embedding, item_input):
+    """DeepMatch's get_item_embedding (used only to read item vectors out after training)
+    closes a Lambda over a Keras tensor, which tf-keras 2.21 rejects; the same gather with
+    both tensors as the Lambda's inputs."""
+    return tf.keras.layers.Lambda(lambda xs: tf.squeeze(tf.gather(xs[0], xs[1]), axis=1))(
+        [item_embedding, item_input])
+
+
+def patch_deepmatch():
+    import deepmatch.models.sdm
+    import deepmatch.models.youtubednn
+    deepmatch.models.sdm.DynamicMultiRNN = KerasLSTMForDeepMatch
+    for module in (deepmatch.models.sdm, deepmatch.models.youtubednn):
+        module.get_item_embedding = item_embedding_for_deepmatch
+
+
+def as_deepmatch_inputs(features, labels):
+    """DeepMatch names the long-term sequence `prefer_*`, takes one length per sequence group
+    and [B, 1] scalars; its loss is the model output itself (targets are ignored)."""
+    out = {n: tf.reshape(features[n], [-1, 1]) for n in USER_FEATURES}
+    out["item_id"] = tf.reshape(features["item_id"], [-1, 1])
+    for prefix, ours in (("short", "short"), ("prefer", "long")):
+        for n in SIDE_INFO:
+            out[f"{prefix}_{n}"] = features[f"{ours}_{n}"]
+        out[f"{prefix}_sess_length"] = tf.reshape(features[f"{ours}_item_id_len"], [-1, 1])
+    out["hist_item_id"] = features["hist_item_id"]
+    out["hist_len"] = tf.reshape(features["hist_item_id_len"], [-1, 1])
+    return out, tf.zeros_like(features["item_id"], tf.float32)
+
+
+def run_deepmatch(args, folder):
+    from deepmatch.utils import sampledsoftmaxloss
+    schema = Schema.load(folder)
+    counts = np.zeros(schema.vocab_size("item_id"), np.int64)
+    for features, _ in make_dataset(schema, os.path.join(folder, "train-*"), 8192,
+                                    training=False):
+        counts += np.bincount(features["item_id"].numpy(), minlength=len(counts))
+
+    def build():
+        model = deepmatch_model(args.model, schema, counts.tolist())
+        model.compile(tf.keras.optimizers.Adam(RETRIEVAL_LEARNING_RATE), sampledsoftmaxloss)
+        return model, 1
+
+    def inputs_of(model, batch):
+        return {i.name: batch[i.name] for i in model.user_input}
+
+    def scores(model, test):
+        user_model = tf.keras.Model(model.user_input, model.user_embedding)
+        item_model = tf.keras.Model(model.item_input, model.item_embedding)
+        item_vectors = item_model.predict(np.arange(len(counts))[:, None], batch_size=8192,
+                                          verbose=0)
+        queries = [user_model(inputs_of(model, as_deepmatch_inputs(f, l)[0])).numpy()
+                   for f, l in test]
+        return np.concatenate(queries).reshape(-1, item_vectors.shape[1]) @ item_vectors.T
+
+    return measure(args, folder, schema, build, lambda ds: ds.map(as_deepmatch_inputs), scores)
+
+
+RUNNERS = {"garden": run_garden, "deepctr": run_deepctr, "deepmatch": run_deepmatch}
 
 
 def run_in_subprocess(framework, argv):
@@ -272,7 +431,7 @@ def main():
     parser.add_argument("--model", default="deepfm")
     parser.add_argument("--data", default="criteo", choices=["criteo", "sequence", "retrieval"])
     parser.add_argument("--num_examples", type=int, default=300_000)
-    parser.add_argument("--vs", default="", choices=["", "deepctr"])
+    parser.add_argument("--vs", default="", choices=["", "deepctr", "deepmatch"])
     parser.add_argument("--batch_size", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=40)
@@ -298,15 +457,17 @@ def main():
                 for key in ("input_examples_per_second", "dense_flops_per_example",
                             "matmul_flops_per_second"):
                     extra_info.setdefault(key, []).append(result[key])
-            quality.setdefault(framework, result.get("auc"))
+            quality.setdefault(framework, result.get("quality"))
             print(f"  {framework:<8} run {repeat + 1}: {result['examples_per_second']:,.0f} "
                   "examples/s", flush=True)
     print(f"{args.model} on {args.data} ({folder}), batch {args.batch_size}, {args.steps} timed "
           f"steps after {args.warmup}, {os.cpu_count()} CPUs")
+    metric = f"HR@{HR_AT}" if args.data == "retrieval" else "AUC"
     for framework in frameworks:
-        auc = quality[framework]
-        print(f"{framework:<8} {statistics.median(speed[framework]):>10,.0f} examples/s"
-              + (f"   AUC after {args.epochs} epoch(s): {auc:.4f}" if auc is not None else ""))
+        value = quality[framework]
+        print(f"{framework:<9} {statistics.median(speed[framework]):>10,.0f} examples/s"
+              + (f"   {metric} after {args.epochs} epoch(s): {value:.4f}" if value is not None
+                 else ""))
     garden_rate = statistics.median(speed["garden"])
     input_rate_ = statistics.median(extra_info["input_examples_per_second"])
     print(f"input pipeline alone: {input_rate_:,.0f} examples/s "

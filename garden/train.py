@@ -165,6 +165,7 @@ def train(cfg, model_dir, log=print, strategy=None):
 
     with strategy.scope():
         model = registry.build_model(cfg, schema)
+        model.prepare(os.path.join(data_dir, cfg.data.train_pattern))
         optimizer = optimizers.make(cfg.train.optimizer, learning_rate)
         model.compile(optimizer=optimizer, steps_per_execution=cfg.train.steps_per_execution)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")

@@ -18,6 +18,13 @@ class GardenModel(tf.keras.Model):
         self.feature_names = sorted(feature_names)
         self.loss_tracker = tf.keras.metrics.Mean(name="loss")
 
+    def prepare(self, train_pattern):
+        """Called once by garden.train before training, with the glob of the training
+        TFRecords: a model that needs statistics of its data (item frequencies for a sampler,
+        a transition graph for random walks) computes them here. Anything evaluation or
+        export needs must be stored in (non-trainable) variables, so that it is checkpointed
+        and restored with the weights. The default does nothing."""
+
     def task_loss(self, batch, training):
         raise NotImplementedError
 

@@ -110,6 +110,10 @@ def train(cfg, model_dir, log=print, strategy=None):
     os.makedirs(out_dir, exist_ok=True)
     if chief:
         config_lib.save(cfg, os.path.join(model_dir, "config.yaml"))
+    if scan.corrupt:
+        with tf.summary.create_file_writer(os.path.join(out_dir, "train")).as_default():
+            tf.summary.scalar("data/corrupt_files", len(scan.corrupt), step=0)
+            tf.summary.scalar("data/train_records_kept", scan.total, step=0)
 
     with strategy.scope():
         model = registry.build_model(cfg, schema)
@@ -128,6 +132,9 @@ def train(cfg, model_dir, log=print, strategy=None):
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
     if latest:
         checkpoint.restore(latest)
+        # The checkpoint holds the optimizer's learning rate; the config's wins, so that a
+        # resumed run can lower it (after a divergence, say).
+        optimizer.learning_rate.assign(learning_rate)
         if int(batch_var.numpy()) != global_batch:
             log(f"The global batch changed ({int(batch_var.numpy())} -> {global_batch}): "
                 "resuming at the start of the unfinished epoch")
@@ -185,7 +192,8 @@ def train(cfg, model_dir, log=print, strategy=None):
         except tf.errors.InvalidArgumentError as e:
             if NONFINITE_MESSAGE not in e.message:  # not the reader's NaN/Inf check
                 raise
-            raise SchemaError(e.message[e.message.index("feature"):].split("]")[0]) from None
+            message = e.message[e.message.index("feature"):].split("]")[0]
+            raise SchemaError(message.replace("\\'", "'")) from None
     train_seconds = time.time() - start
     if not chief:
         return None
@@ -212,7 +220,7 @@ def train(cfg, model_dir, log=print, strategy=None):
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
               "data": {"train_records": scan.total, "corrupt_files": scan.corrupt,
                        **(counters.values() if counters is not None else {})},
-              "train": {"seconds": train_seconds,
+              "train": {"seconds": train_seconds, "steps": int(optimizer.iterations.numpy()),
                         "examples_per_second": progress.steady_rate(),
                         "epoch_examples_per_second": progress.rates},
               "export": {"path": export_dir, **parity}}

@@ -33,6 +33,7 @@ class DataConfig:
     train_pattern: str = "train-*.tfrecord"
     eval_pattern: str = "test-*.tfrecord"
     shuffle_buffer: int = 20_000
+    skip_corrupt_records: bool = False  # train on the readable part of damaged files
 
     def __post_init__(self):
         _check_min(self, "synthetic_examples", 500)
@@ -52,12 +53,15 @@ class TrainConfig:
     tpu: str = ""  # TPU name or address, for strategy tpu
     mixed_precision: str = "float32"  # or "bfloat16": mixed_bfloat16 compute
     scale_learning_rate: bool = True  # synchronous strategies: lr x replicas
+    checkpoint_every_steps: int = 500  # and at every epoch end; a restarted run resumes there
+    deterministic: bool = False  # tf.config.experimental.enable_op_determinism()
 
     def __post_init__(self):
         _check_min(self, "epochs", 1)
         _check_min(self, "batch_size", 1)
         _check_min(self, "steps_per_execution", 1)
         _check_min(self, "log_every_steps", 1)
+        _check_min(self, "checkpoint_every_steps", 1)
         if not self.learning_rate > 0:
             raise ConfigError(f"train.learning_rate must be > 0, got {self.learning_rate}")
         if self.strategy not in STRATEGIES:

@@ -93,7 +93,11 @@ def item_counts(schema, pattern, item, label=None):
     vocab = schema.vocab_size(item)
     names = [item] + ([label] if label else [])
     counts, sums = np.zeros(vocab), np.zeros(vocab)
-    ds = tf.data.TFRecordDataset(list_files(pattern), num_parallel_reads=4).batch(8192)
+    # Damaged files were vetted by garden.train (an error, or --skip_corrupt_records): read
+    # each up to its damage, as training does.
+    ds = tf.data.Dataset.from_tensor_slices(list_files(pattern)).interleave(
+        lambda path: tf.data.TFRecordDataset(path).ignore_errors(), cycle_length=4,
+        num_parallel_calls=4).batch(8192)
     ds = ds.map(lambda s: parse_batch(schema, s, names=names), tf.data.AUTOTUNE)
     for features, labels in ds.prefetch(2):
         ids = features[item].numpy()

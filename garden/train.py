@@ -22,93 +22,12 @@ import tensorflow as tf  # noqa: E402
 from garden import config as config_lib  # noqa: E402
 from garden import data, distribute, evaluate, export, optimizers, registry  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
-from input.reader import count_records, list_files, make_dataset, validate_files  # noqa: E402
-from input.specs import Schema  # noqa: E402
-
-
-class Progress(tf.keras.callbacks.Callback):
-    """Per epoch: examples/second to TensorBoard and a printed line. Epoch-level hooks only,
-    so it also runs under ParameterServerStrategy (which has no batch-level callbacks)."""
-
-    def __init__(self, log_dir, batch_size, steps_per_epoch, log=print):
-        super().__init__()
-        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "train"))
-        self.batch_size, self.steps_per_epoch, self.log = batch_size, steps_per_epoch, log
-        self.rates = []
-        self.steady_start = None  # (global step, time) from which steady_rate() counts
-        self.train_end = None
-
-    def on_train_begin(self, logs=None):
-        self.train_start = (None, time.time())  # the step is known at the first epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch, self.epoch_start = epoch, time.time()
-        if self.train_start[0] is None:
-            self.train_start = (epoch * self.steps_per_epoch, self.train_start[1])
-
-    def on_epoch_end(self, epoch, logs=None):
-        seconds = time.time() - self.epoch_start
-        rate = self.steps_per_epoch * self.batch_size / max(seconds, 1e-9)
-        self.rates.append(rate)
-        with self.writer.as_default():
-            tf.summary.scalar("epoch_examples_per_second", rate, step=epoch)
-        self.writer.flush()
-        metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
-        self.log(f"epoch {epoch + 1} done in {seconds:.1f}s  {metrics}  {rate:,.0f} ex/s")
-        self.train_end = ((epoch + 1) * self.steps_per_epoch, time.time())
-
-    def steady_rate(self):
-        """Training examples/second, after tracing and the shuffle buffer's first fill where
-        the run logged enough steps to leave them out; else over the whole run."""
-        if self.train_end is None:
-            return None
-        start = self.steady_start if self.steady_start and \
-            self.train_end[0] > self.steady_start[0] else self.train_start
-        steps, seconds = self.train_end[0] - start[0], self.train_end[1] - start[1]
-        return steps * self.batch_size / seconds if steps > 0 and seconds > 0 else None
-
-
-class StepProgress(Progress):
-    """Progress plus, every `every` steps, an examples/second point in TensorBoard and (when
-    stdout is not a terminal, where Keras draws its own bar) a printed line."""
-
-    def __init__(self, log_dir, batch_size, steps_per_epoch, every, print_lines, log=print):
-        super().__init__(log_dir, batch_size, steps_per_epoch, log)
-        self.every, self.print_lines = every, print_lines
-        self.last_logged = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        super().on_epoch_begin(epoch, logs)
-        if self.last_logged is None:
-            self.last_logged = (epoch * self.steps_per_epoch, time.time())
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = self.epoch * self.steps_per_epoch + batch + 1
-        if step - self.last_logged[0] < self.every:
-            return
-        now = time.time()
-        rate = (step - self.last_logged[0]) * self.batch_size / max(now - self.last_logged[1],
-                                                                    1e-9)
-        with self.writer.as_default():
-            tf.summary.scalar("examples_per_second", rate, step=step)
-        if self.print_lines:
-            metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
-            self.log(f"epoch {self.epoch + 1} step {step}  {metrics}  {rate:,.0f} ex/s")
-        self.last_logged = (step, now)
-        if self.steady_start is None:
-            self.steady_start = (step, now)
-
-
-class EpochCheckpoint(tf.keras.callbacks.Callback):
-    """Saves model, optimizer and the number of finished epochs after every epoch."""
-
-    def __init__(self, manager, epoch_var):
-        super().__init__()
-        self.manager, self.epoch_var = manager, epoch_var
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch_var.assign(epoch + 1)
-        self.manager.save(checkpoint_number=epoch + 1)
+from garden.callbacks import (Checkpointer, DataReport, Progress, StepCheckpointer,  # noqa: E402
+                              StepProgress, StepStopOnNonFiniteLoss, StopOnNonFiniteLoss,
+                              TrainingDiverged)
+from input.integrity import CorruptFileError, DataCounters, scan_files  # noqa: E402
+from input.reader import NONFINITE_MESSAGE, list_files, make_dataset, validate_files  # noqa: E402
+from input.specs import Schema, SchemaError  # noqa: E402
 
 
 def default_model_dir(model_name):
@@ -121,19 +40,39 @@ def default_model_dir(model_name):
     return path
 
 
-def training_data(schema, pattern, cfg, strategy, global_batch):
-    """(dataset, steps per epoch). The dataset repeats and Keras runs a fixed number of steps
-    per epoch: with several workers each reads its own files, and a fixed step count keeps
-    them in lockstep whatever the shard sizes."""
-    validate_files(schema, list_files(pattern))
-    steps = -(-count_records(pattern) // global_batch)
+def check_data(schema, data_dir, cfg, log=print):
+    """Checks the training and evaluation files before any training: every record readable
+    (CRC) and the first records of each file matching the schema. Returns the training files'
+    FileScan; damaged files raise, or with data.skip_corrupt_records are cut at the damage
+    (training files) and reported."""
+    scans = {}
+    for name, pattern in (("train", cfg.data.train_pattern), ("eval", cfg.data.eval_pattern)):
+        files = list_files(os.path.join(data_dir, pattern))
+        validate_files(schema, files)
+        scans[name] = scan_files(files, skip_corrupt=cfg.data.skip_corrupt_records)
+        for path, message in scans[name].corrupt:
+            log(f"warning: {path} is corrupt ({message}); skipping it from record "
+                f"{scans[name].records[path]} on (--skip_corrupt_records)")
+    if scans["eval"].corrupt:
+        raise CorruptFileError(f"{scans['eval'].corrupt[0][0]}: evaluation files must be "
+                               "intact; metrics over part of a file would mislead")
+    return scans["train"]
+
+
+def training_data(schema, pattern, cfg, strategy, global_batch, scan, skip_batches=0,
+                  counters=None):
+    """The training dataset. It repeats and Keras runs a fixed number of steps per epoch:
+    with several workers each reads its own files, and a fixed step count keeps them in
+    lockstep whatever the shard sizes. skip_batches drops the batches a resumed run already
+    trained on (the seeded stream is the same in every run)."""
     options = dict(training=True, shuffle_buffer=cfg.data.shuffle_buffer, repeat=True,
-                   validate=False)
+                   validate=False, record_limits=scan.records if scan.corrupt else None)
     if distribute.is_parameter_server(strategy):
         # Each worker builds its own pipeline; unseeded, so workers read different orders.
         return tf.keras.utils.experimental.DatasetCreator(
-            lambda context: make_dataset(schema, pattern, global_batch, **options)), steps
-    return make_dataset(schema, pattern, global_batch, seed=cfg.train.seed, **options), steps
+            lambda context: make_dataset(schema, pattern, global_batch, **options))
+    return make_dataset(schema, pattern, global_batch, seed=cfg.train.seed,
+                        skip_batches=skip_batches, counters=counters, **options)
 
 
 def train(cfg, model_dir, log=print, strategy=None):
@@ -142,50 +81,88 @@ def train(cfg, model_dir, log=print, strategy=None):
     strategy: a tf.distribute.Strategy to use instead of the one cfg.train.strategy names (for
     in-process clusters). Under multi-worker training only the chief evaluates, exports and
     writes; other workers return None after training.
+
+    A run that finds checkpoints in model_dir resumes from the latest: weights, optimizer
+    state, global step and, for one_device and mirrored, the position in the (seeded) input
+    stream, so a run killed at any point and restarted ends where an uninterrupted one would.
+    Raises callbacks.TrainingDiverged when the loss becomes NaN/Inf (nothing exported).
     """
     tf.keras.utils.set_random_seed(cfg.train.seed)
+    if cfg.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
     distribute.set_precision(cfg.train.mixed_precision)
     strategy = strategy or distribute.make_strategy(cfg.train.strategy, cfg.train.tpu)
     chief = distribute.is_chief(strategy)
     replicas = distribute.num_replicas(strategy)
     global_batch = cfg.train.batch_size * replicas
     learning_rate = cfg.train.learning_rate
-    if cfg.train.scale_learning_rate and not distribute.is_parameter_server(strategy):
+    parameter_server = distribute.is_parameter_server(strategy)
+    if cfg.train.scale_learning_rate and not parameter_server:
         learning_rate *= replicas
     task = registry.get_model(cfg.model_name).task
     data_dir = data.task_data_dir(cfg.data, task, log)
     schema = Schema.load(data_dir)
+    train_pattern = os.path.join(data_dir, cfg.data.train_pattern)
+    scan = check_data(schema, data_dir, cfg, log)
+    steps = -(-scan.total // global_batch)
     # Non-chief workers write their (required) checkpoints and summaries to a scratch folder.
     out_dir = model_dir if chief else tempfile.mkdtemp(prefix="garden-worker-")
     os.makedirs(out_dir, exist_ok=True)
     if chief:
         config_lib.save(cfg, os.path.join(model_dir, "config.yaml"))
-    train_data, steps = training_data(schema, os.path.join(data_dir, cfg.data.train_pattern),
-                                      cfg, strategy, global_batch)
+    if scan.corrupt:
+        with tf.summary.create_file_writer(os.path.join(out_dir, "train")).as_default():
+            tf.summary.scalar("data/corrupt_files", len(scan.corrupt), step=0)
+            tf.summary.scalar("data/train_records_kept", scan.total, step=0)
 
     with strategy.scope():
         model = registry.build_model(cfg, schema)
-        model.prepare(os.path.join(data_dir, cfg.data.train_pattern))
+        model.prepare(train_pattern)
         optimizer = optimizers.make(cfg.train.optimizer, learning_rate)
         model.compile(optimizer=optimizer, steps_per_execution=cfg.train.steps_per_execution)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var)
+        position = tf.Variable(0, dtype=tf.int64, trainable=False, name="position")
+        batch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_batch")
+    # position: batches of the training stream consumed so far (epochs x steps + steps into
+    # the current epoch); it means that only under the global batch it was counted with.
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var,
+                                     position=position, global_batch=batch_var)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "checkpoints"),
                                          max_to_keep=3)
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
     if latest:
         checkpoint.restore(latest)
-        log(f"Resumed from {latest} (epoch {int(epoch_var.numpy())})")
-    initial_epoch = int(epoch_var.numpy())
+        # The checkpoint holds the optimizer's learning rate; the config's wins, so that a
+        # resumed run can lower it (after a divergence, say).
+        optimizer.learning_rate.assign(learning_rate)
+        if int(batch_var.numpy()) != global_batch:
+            log(f"The global batch changed ({int(batch_var.numpy())} -> {global_batch}): "
+                "resuming at the start of the unfinished epoch")
+            position.assign(epoch_var * steps)
+    batch_var.assign(global_batch)
+    done = int(position.numpy())
+    initial_epoch = done // steps
+    if latest:
+        log(f"Resumed from {latest} ({initial_epoch} epoch(s) and {done % steps} step(s) "
+            "done)")
+    # The exact input position is restored where one seeded stream feeds every replica;
+    # multi-worker and parameter-server inputs are sharded by TensorFlow and start afresh.
+    exact_resume = cfg.train.strategy in ("one_device", "mirrored") and not parameter_server
+    counters = None if parameter_server else DataCounters(schema)
 
     interactive = sys.stdout.isatty()
-    parameter_server = distribute.is_parameter_server(strategy)
+    every = cfg.train.checkpoint_every_steps
     if parameter_server:  # no batch-level callbacks under ParameterServerStrategy
-        progress = Progress(out_dir, global_batch, steps, log=log)
+        callbacks = [StopOnNonFiniteLoss(manager), Progress(out_dir, global_batch, log=log),
+                     Checkpointer(manager, epoch_var, position, every)]
     else:
-        progress = StepProgress(out_dir, global_batch, steps, cfg.train.log_every_steps,
-                                print_lines=chief and not interactive, log=log)
-    callbacks = [progress, EpochCheckpoint(manager, epoch_var)]
+        callbacks = [StepStopOnNonFiniteLoss(manager),
+                     StepProgress(out_dir, global_batch, cfg.train.log_every_steps,
+                                  print_lines=chief and not interactive, log=log),
+                     StepCheckpointer(manager, epoch_var, position, every)]
+    progress = callbacks[1]
+    if counters is not None:
+        callbacks.append(DataReport(counters, out_dir, log=log))
     if chief:
         callbacks.append(tf.keras.callbacks.TensorBoard(
             model_dir, update_freq="epoch" if parameter_server else cfg.train.log_every_steps,
@@ -194,10 +171,29 @@ def train(cfg, model_dir, log=print, strategy=None):
         f"[{cfg.train.strategy}: {replicas} replica(s), global batch {global_batch}, "
         f"learning rate {learning_rate:g}, {cfg.train.mixed_precision}]")
     start = time.time()
+    # Segments of (first epoch, steps in it): a run resumed mid-epoch first finishes that
+    # epoch's remaining steps, then runs whole epochs.
+    segments = []
     if initial_epoch < cfg.train.epochs:
-        model.fit(train_data, epochs=cfg.train.epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps, callbacks=callbacks,
-                  verbose=1 if interactive and chief else 0)
+        if done % steps:
+            segments.append((initial_epoch, steps - done % steps))
+            initial_epoch += 1
+        if initial_epoch < cfg.train.epochs:
+            segments.append((initial_epoch, steps))
+    for first_epoch, segment_steps in segments:
+        train_data = training_data(schema, train_pattern, cfg, strategy, global_batch, scan,
+                                   skip_batches=int(position.numpy()) if exact_resume else 0,
+                                   counters=counters)
+        last_epoch = first_epoch + 1 if segment_steps != steps else cfg.train.epochs
+        try:
+            model.fit(train_data, epochs=last_epoch, initial_epoch=first_epoch,
+                      steps_per_epoch=segment_steps, callbacks=callbacks,
+                      verbose=1 if interactive and chief else 0)
+        except tf.errors.InvalidArgumentError as e:
+            if NONFINITE_MESSAGE not in e.message:  # not the reader's NaN/Inf check
+                raise
+            message = e.message[e.message.index("feature"):].split("]")[0]
+            raise SchemaError(message.replace("\\'", "'")) from None
     train_seconds = time.time() - start
     if not chief:
         return None
@@ -222,7 +218,9 @@ def train(cfg, model_dir, log=print, strategy=None):
         f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
         "of the trained model")
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
-              "train": {"seconds": train_seconds,
+              "data": {"train_records": scan.total, "corrupt_files": scan.corrupt,
+                       **(counters.values() if counters is not None else {})},
+              "train": {"seconds": train_seconds, "steps": int(optimizer.iterations.numpy()),
                         "examples_per_second": progress.steady_rate(),
                         "epoch_examples_per_second": progress.rates},
               "export": {"path": export_dir, **parity}}
@@ -243,6 +241,8 @@ def main(argv):
         overrides["train.batch_size"] = FLAGS.batch_size
     if FLAGS.data_dir:
         overrides["data.data_dir"] = FLAGS.data_dir
+    if FLAGS.skip_corrupt_records:
+        overrides["data.skip_corrupt_records"] = True
     for flag in ("strategy", "mixed_precision", "tpu"):
         if getattr(FLAGS, flag) is not None:
             overrides[f"train.{flag}"] = getattr(FLAGS, flag)
@@ -255,7 +255,11 @@ def main(argv):
         sys.exit(f"error: {e}")
     model_dir = FLAGS.model_dir or default_model_dir(cfg.model_name)
     print(f"Model folder: {model_dir}")
-    if train(cfg, model_dir) is None:
+    try:
+        result = train(cfg, model_dir)
+    except (SchemaError, CorruptFileError, TrainingDiverged, FileNotFoundError) as e:
+        sys.exit(f"error: {e}")
+    if result is None:
         print("Done (a non-chief worker: the chief evaluates, exports and writes metrics).")
     else:
         print(f"Done. Metrics in {os.path.join(model_dir, 'metrics.json')}")
@@ -279,6 +283,9 @@ def define_flags():
     flags.DEFINE_enum("mixed_precision", None, ["float32", "bfloat16"],
                       "Overrides train.mixed_precision.")
     flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+    flags.DEFINE_bool("skip_corrupt_records", False, "Train on the readable records of "
+                      "corrupt or truncated training files (counted and logged) instead of "
+                      "stopping with an error naming the file.")
     flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices "
                          "(lets --strategy=mirrored run on a machine without GPUs).")
 

@@ -7,8 +7,10 @@ weight feature to a [B] tensor.
 """
 import tensorflow as tf
 
+from input.integrity import scan_files
 from input.specs import SchemaError
 
+NONFINITE_MESSAGE = "has NaN or Inf values"
 _TF_DTYPES = {"int64": tf.int64, "float32": tf.float32, "string": tf.string}
 _PROTO_LIST = {"int64": "int64_list", "float32": "float_list", "string": "bytes_list"}
 
@@ -31,12 +33,14 @@ def parse_spec(schema, with_labels=True, names=None):
     return spec
 
 
-def parse_batch(schema, serialized, with_labels=True, names=None):
+def parse_batch(schema, serialized, with_labels=True, names=None, counters=None):
     """Parses a [B] string tensor of serialized tf.Example into (features, labels).
 
-    Ids outside [0, vocab_size) map to 0, the padding/OOV row. With with_labels=False (serving),
-    label and weight features are neither required nor returned; with `names`, only those
-    features are parsed (a serving request carries just what the model reads).
+    Ids outside [0, vocab_size) map to 0, the padding/OOV row. NaN/Inf floats stop the
+    pipeline with an error naming the feature, or become 0, as the feature's `nonfinite`
+    says. `counters` (an input.integrity.DataCounters) counts both. With with_labels=False
+    (serving), label and weight features are neither required nor returned; with `names`,
+    only those features are parsed (a serving request carries just what the model reads).
     """
     parsed = tf.io.parse_example(serialized, parse_spec(schema, with_labels, names))
     features, labels = {}, {}
@@ -44,17 +48,39 @@ def parse_batch(schema, serialized, with_labels=True, names=None):
         if f.name not in parsed:
             continue
         value = parsed[f.name]
+        if f.dtype == "float32":
+            value = _check_finite(f, value, counters)
         if f.kind in ("label", "weight"):
             labels[f.name] = value
         elif f.kind == "dense":
             features[f.name] = value
         elif f.kind == "sparse":
-            features[f.name] = _to_ids(value, schema.vocab_size(f.name), f.dtype)
+            features[f.name] = _to_ids(value, schema.vocab_size(f.name), f.dtype,
+                                       _counter(counters, "oov", f.name))
         else:
             padded, length = pad_truncate(value, f.max_len)
-            features[f.name] = _to_ids(padded, schema.vocab_size(f.name), f.dtype)
+            features[f.name] = _to_ids(padded, schema.vocab_size(f.name), f.dtype,
+                                       _counter(counters, "oov", f.name))
             features[f"{f.name}_len"] = length
     return features, labels
+
+
+def _counter(counters, kind, name):
+    return getattr(counters, kind).get(name) if counters is not None else None
+
+
+def _check_finite(f, value, counters):
+    finite = tf.math.is_finite(value)
+    counter = _counter(counters, "nonfinite", f.name)
+    if counter is not None:
+        counter.assign_add(tf.reduce_sum(tf.cast(~finite, tf.int64)))
+    if f.nonfinite == "zero":
+        return tf.where(finite, value, tf.zeros_like(value))
+    check = tf.debugging.Assert(tf.reduce_all(finite), [
+        f"feature {f.name!r} {NONFINITE_MESSAGE} (its schema entry says nonfinite: reject; "
+        "set nonfinite: zero to replace them by 0)"])
+    with tf.control_dependencies([check]):
+        return tf.identity(value)
 
 
 def pad_truncate(ragged, max_len):
@@ -69,12 +95,16 @@ def pad_truncate(ragged, max_len):
     return dense, tf.cast(ragged.row_lengths(), tf.int32)
 
 
-def _to_ids(value, vocab_size, dtype):
+def _to_ids(value, vocab_size, dtype, oov_counter=None):
     if dtype == "string":
         # Hashed ids live in [1, vocab_size); the empty string (padding) is 0.
         hashed = tf.strings.to_hash_bucket_fast(value, vocab_size - 1) + 1
         return tf.where(tf.equal(value, ""), tf.zeros_like(hashed), hashed)
+    # Out-of-range ids would be an error in a CPU gather and a silent zero row on GPU; both
+    # devices get the OOV row instead.
     in_range = (value >= 0) & (value < vocab_size)
+    if oov_counter is not None:
+        oov_counter.assign_add(tf.reduce_sum(tf.cast(~in_range, tf.int64)))
     return tf.where(in_range, value, tf.zeros_like(value))
 
 
@@ -86,9 +116,9 @@ def list_files(file_pattern):
 
 
 def count_records(file_pattern):
-    """Number of records in the files matching `file_pattern` (reads them, parses nothing)."""
-    ds = tf.data.TFRecordDataset(list_files(file_pattern), num_parallel_reads=4)
-    return int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1).numpy())
+    """Number of records in the files matching `file_pattern` (reads them, parses nothing;
+    a corrupt file raises input.integrity.CorruptFileError naming it)."""
+    return scan_files(list_files(file_pattern)).total
 
 
 def validate_files(schema, files, num_records=8):
@@ -149,11 +179,17 @@ def _check_value(path, index, f, value):
 
 
 def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=10000,
-                 seed=None, repeat=False, drop_remainder=False, validate=True):
+                 seed=None, repeat=False, drop_remainder=False, validate=True,
+                 record_limits=None, skip_batches=0, counters=None):
     """Batches of (features, labels) from TFRecord files matching `file_pattern`.
 
     training=True shuffles files and records (reproducibly when `seed` is set); evaluation
     reads files in order. Files are checked against the schema first (see validate_files).
+    record_limits: {path: n} reads only the first n records of a file (the readable part of
+      a damaged file, from input.integrity.scan_files).
+    skip_batches: drops that many batches before parsing anything: with a seed, the stream
+      then continues exactly where a run that had trained that many steps left it.
+    counters: an input.integrity.DataCounters that counts OOV ids and NaN/Inf values.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -161,16 +197,20 @@ def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=1
     if validate:
         validate_files(schema, files)
     deterministic = not training or seed is not None
-    ds = tf.data.Dataset.from_tensor_slices(files)
+    limits = [(record_limits or {}).get(f, -1) for f in files]
+    ds = tf.data.Dataset.from_tensor_slices((files, tf.constant(limits, tf.int64)))
     if training:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    ds = ds.interleave(lambda path, limit: tf.data.TFRecordDataset(path).take(limit),
+                       cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=deterministic)
     if training and shuffle_buffer > 1:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(lambda s: parse_batch(schema, s), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=deterministic)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+    ds = ds.map(lambda s: parse_batch(schema, s, counters=counters),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     return ds.prefetch(tf.data.AUTOTUNE)

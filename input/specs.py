@@ -16,6 +16,7 @@ from input.atomic import atomic_write_text
 KINDS = ("sparse", "dense", "sequence", "label", "weight")
 DTYPES = ("int64", "float32", "string")
 GROUPS = ("", "user", "item", "context")
+NONFINITE = ("reject", "zero")
 
 
 class SchemaError(ValueError):
@@ -32,6 +33,9 @@ class FeatureSpec:
     shared_with: name of the feature that owns the embedding table (a sequence of item ids
       shares the `item_id` table); vocab size and embedding dim then come from that feature.
     group: "user", "item" or "context"; lets two-tower style models split features.
+    nonfinite: float features (dense, label, weight): what the reader does with NaN or Inf
+      values: "reject" (stop with an error naming the feature) or "zero" (replace them by 0);
+      either way they are counted.
     """
     name: str
     kind: str
@@ -43,6 +47,7 @@ class FeatureSpec:
     dtype: str = "int64"
     dim: int = 1
     group: str = ""
+    nonfinite: str = "reject"
 
     def __post_init__(self):
         where = f"feature {self.name!r}"
@@ -52,6 +57,9 @@ class FeatureSpec:
             raise SchemaError(f"{where}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.dtype not in DTYPES:
             raise SchemaError(f"{where}: dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.nonfinite not in NONFINITE:
+            raise SchemaError(f"{where}: nonfinite must be one of {NONFINITE}, got "
+                              f"{self.nonfinite!r}")
         if self.group not in GROUPS:
             raise SchemaError(f"{where}: group must be one of {GROUPS}, got {self.group!r}")
         for key in ("vocab_size", "hash_buckets", "embedding_dim", "max_len", "dim"):

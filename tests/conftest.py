@@ -35,3 +35,23 @@ def tiny_world(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("world"))
     synthetic.write_world(path, synthetic.WorldConfig.for_size(3000, seed=1), num_shards=2)
     return path
+
+
+# Fault-injection tests (tests/faults) tally what they inflicted here; every xdist worker
+# inherits the folder, and the controller prints the totals at the end of the run.
+os.environ.setdefault("GARDEN_FAULT_TALLY", tempfile.mkdtemp(prefix="garden-fault-tally-"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    import collections
+    import json
+    totals = collections.Counter()
+    folder = os.environ["GARDEN_FAULT_TALLY"]
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name)) as f:
+            for line in f:
+                kind, count = json.loads(line)
+                totals[kind] += count
+    if totals:
+        terminalreporter.write_line(
+            "fault injection: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))

@@ -61,7 +61,8 @@ def test_one_device_checkpoint_resumes_under_mirrored(tiny_world, tmp_path):
     out = run_cli("garden.train", "--model=deepfm", f"--data_dir={tiny_world}",
                   f"--model_dir={model_dir}", "--strategy=mirrored", "--num_cpu_devices=2",
                   "--epochs=2", SMALL)
-    assert "Resumed from" in out.stdout and "(epoch 1)" in out.stdout
+    assert "Resumed from" in out.stdout and "(1 epoch(s) and 0 step(s) done)" in out.stdout
+    assert "global batch changed (64 -> 128)" in out.stdout
     assert "epoch 2 done" in out.stdout and "epoch 1 done" not in out.stdout
 
 

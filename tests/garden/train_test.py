@@ -76,7 +76,7 @@ def test_rerun_resumes_from_the_checkpoint(deepfm_run, tiny_world):
     out = run_cli("garden.train", "--model=deepfm", f"--data_dir={tiny_world}",
                   f"--model_dir={model_dir}", "--batch_size=128", "--epochs=2",
                   "--params_override=model.hidden_units=[16]")
-    assert "Resumed from" in out.stdout and "(epoch 1)" in out.stdout
+    assert "Resumed from" in out.stdout and "(1 epoch(s) and 0 step(s) done)" in out.stdout
     assert "epoch 2 done" in out.stdout and "epoch 1 done" not in out.stdout
 
 

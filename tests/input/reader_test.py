@@ -3,6 +3,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from input.integrity import DataCounters
 from input.reader import make_dataset, pad_truncate, parse_batch, validate_files
 from input.specs import FeatureSpec, Schema, SchemaError
 from input.writer import write_tfrecords
@@ -37,6 +38,49 @@ class ReaderTest(tf.test.TestCase):
         self.assertEqual(sorted(labels), ["click", "w"])
         self.assertAllEqual(labels["w"], [1.0, 2.0, 0.5])
         self.assertNotIn("click", features)
+
+    def test_counts_oov_ids_per_feature(self):
+        counters = DataCounters(self.schema)
+        pattern = os.path.join(self.get_temp_dir(), "train-*")
+        for _ in make_dataset(self.schema, pattern, 8, training=False, counters=counters):
+            pass
+        # user 15 (vocab 10); hist 25 (item vocab 20) is the one the reader keeps as OOV.
+        vocab = self.schema.vocab_size("hist_item_id")
+        expected_hist = sum(int(np.sum(np.asarray(h) >= vocab)) for h in
+                            COLUMNS["hist_item_id"])
+        self.assertEqual(counters.values().get("oov/user_id"), 1)
+        self.assertEqual(counters.values().get("oov/hist_item_id", 0), expected_hist)
+
+    def test_nonfinite_values_rejected_or_zeroed(self):
+        columns = dict(COLUMNS, price=np.array([[1.0, np.nan], [3.0, 4.0], [np.inf, 6.0]]))
+        folder = os.path.join(self.get_temp_dir(), "nan")
+        write_tfrecords(self.schema, columns, folder, "train", 1)
+        pattern = os.path.join(folder, "train-*")
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                    "feature .+price.+ has NaN or Inf values"):
+            next(iter(make_dataset(self.schema, pattern, 8, training=False)))
+        specs = [FeatureSpec(**dict(s.to_dict(), nonfinite="zero")) if s.name == "price"
+                 else s for s in self.schema]
+        schema = Schema(specs)
+        counters = DataCounters(schema)
+        features, _ = next(iter(make_dataset(schema, pattern, 8, training=False,
+                                             counters=counters)))
+        self.assertAllEqual(features["price"], [[1.0, 0.0], [3.0, 4.0], [0.0, 6.0]])
+        self.assertEqual(counters.values()["nonfinite/price"], 2)
+
+    def test_record_limits_and_skip_batches(self):
+        pattern = os.path.join(self.get_temp_dir(), "train-*")
+        limited = make_dataset(self.schema, pattern, 1, training=False,
+                               record_limits={self.paths[0]: 1})
+        self.assertEqual(sum(1 for _ in limited), 1 + (3 - len(self._records(self.paths[0]))))
+        full = [f["item_id"].numpy()[0] for f, _ in
+                make_dataset(self.schema, pattern, 1, training=False)]
+        skipped = [f["item_id"].numpy()[0] for f, _ in
+                   make_dataset(self.schema, pattern, 1, training=False, skip_batches=2)]
+        self.assertEqual(skipped, full[2:])
+
+    def _records(self, path):
+        return list(tf.data.TFRecordDataset(path))
 
     def test_sequences_keep_the_most_recent_items(self):
         features, _ = self._batch()

@@ -48,7 +48,7 @@ def write_clicked_subset(ranking_dir, out_dir):
     return kept
 
 
-def test_split_scores(model_dir, outputs):
+def scores_on_test_split(model_dir, outputs):
     """{name: [N] array} over the test split of a trained run, in file order, plus labels."""
     cfg, schema, data_dir, model = evaluate.load_trained(model_dir, log=lambda *a: None)
     serve = tf.function(model.serving_outputs)
@@ -77,9 +77,9 @@ def compare(seed, tmp_path):
     run("deepfm", clicked_dir, str(tmp_path / "cvr"), seed,
         "task.label=conversion,task.oracle_label=")
     run("deepfm", ranking, str(tmp_path / "ctr"), seed)
-    esmm = test_split_scores(str(tmp_path / "esmm"), ["ctr", "cvr", "ctcvr"])
-    cvr = test_split_scores(str(tmp_path / "cvr"), ["probability"])
-    ctr = test_split_scores(str(tmp_path / "ctr"), ["probability"])
+    esmm = scores_on_test_split(str(tmp_path / "esmm"), ["ctr", "cvr", "ctcvr"])
+    cvr = scores_on_test_split(str(tmp_path / "cvr"), ["probability"])
+    ctr = scores_on_test_split(str(tmp_path / "ctr"), ["probability"])
     assert np.array_equal(esmm["conversion"], cvr["conversion"])  # same test order
     y = esmm["click"] * esmm["conversion"]
     on_clicks = esmm["click"] > 0.5

@@ -139,3 +139,19 @@ def test_esmm_serves_ctr_cvr_and_their_product(tiny_world):
     np.testing.assert_allclose(out["ctcvr"], model.task_probabilities(features)["conversion"],
                                rtol=1e-5)
     np.testing.assert_allclose(out["ctr"], model.predict_proba(features), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mmoe", "ple", "esmm"])
+def test_mixed_bfloat16_losses_are_finite_and_outputs_float32(name, tiny_world):
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model, batch = build(name, tiny_world, TINY)
+        loss = model.task_loss(batch, training=True)
+        outputs = model.serving_outputs(batch[0])
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
+    assert np.isfinite(loss.numpy())
+    for value in outputs.values():
+        assert value.dtype == tf.float32
+        assert np.all((value.numpy() >= 0) & (value.numpy() <= 1))

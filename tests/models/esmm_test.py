@@ -12,7 +12,10 @@ seed's synthetic world:
 All are scored on every test impression against click * conversion (`conversion` itself in
 this world: a conversion needs a click); the CVR task proper is also scored on the clicked
 test impressions. The test asserts that ESMM's pCTCVR beats the clicked-only pCVR on every
-seed (the comparison the issue asks for) and prints every number.
+seed (the comparison the issue asks for) and prints every number (pytest -s). The other
+two comparisons (against pCTR x clicked-only pCVR, and pCVR on clicked impressions) favour
+ESMM by about 0.01 AUC on every seed measured, within the noise of one test split: reported,
+not asserted.
 """
 import os
 import shutil
@@ -26,7 +29,9 @@ from input.reader import make_dataset
 
 NUM_EXAMPLES = 150_000
 SEEDS = (0, 1, 2)
-MARGIN = 0.02  # ESMM pCTCVR AUC over clicked-only pCVR AUC, over impressions
+# ESMM pCTCVR AUC over clicked-only pCVR AUC, over impressions; measured gaps 0.134, 0.136,
+# 0.139 on seeds 0-2 (test AUC standard error ~0.01), so seeds do not flip it.
+MARGIN = 0.05
 
 
 def write_clicked_subset(ranking_dir, out_dir):

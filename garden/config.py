@@ -23,6 +23,26 @@ class TaskConfig:
     item: str = "item_id"  # the item id feature: retrieval target, popularity baseline key
     group: str = "user_id"  # per-user metrics (GAUC, per-user recall)
     oracle_label: str = "true_ctr"  # known click probability, synthetic data only
+    # Multi-task ranking models (mmoe, ple, esmm) read these; single-task models read `label`.
+    labels: typing.List[str] = dataclasses.field(default_factory=list)  # main task first
+    loss_weights: typing.List[float] = dataclasses.field(default_factory=list)  # empty: all 1
+    # Per task, the label feature holding its true probability, "a*b" for a product of two
+    # (conversion over impressions: true_ctr*true_cvr), or "" for none; empty list: the main
+    # task gets oracle_label, the others none.
+    oracle_labels: typing.List[str] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        if len(set(self.labels)) != len(self.labels):
+            raise ConfigError(f"task.labels must not repeat a label, got {self.labels}")
+        for key in ("loss_weights", "oracle_labels"):
+            value = getattr(self, key)
+            if value and len(value) != len(self.labels):
+                raise ConfigError(f"task.{key} needs one entry per task.labels entry "
+                                  f"({self.labels}), got {value}")
+        if any(not w >= 0 for w in self.loss_weights) or (
+                self.loss_weights and not sum(self.loss_weights) > 0):
+            raise ConfigError(f"task.loss_weights must be >= 0 and not all 0, got "
+                              f"{self.loss_weights}")
 
 
 @dataclasses.dataclass

@@ -5,7 +5,9 @@
 Ranking: AUC, log loss, GAUC (per-user AUC weighted by impressions), the AUC of a
 popularity-only score (the item's smoothed click rate in training) and, when the data knows
 the true click probability (synthetic), the oracle AUC and the share of the
-popularity-to-oracle gap the model closes. Retrieval: HR@K, Recall@K, NDCG@K and MRR over the
+popularity-to-oracle gap the model closes; multi-task models get these for every task
+(`click_auc`, `conversion_auc`, ...; the oracle of each task is set by task.oracle_labels)
+and the main task's under the plain keys. Retrieval: HR@K, Recall@K, NDCG@K and MRR over the
 full item corpus, beside the same metrics for recommending the most popular items.
 """
 import json
@@ -20,6 +22,7 @@ import tensorflow as tf  # noqa: E402
 
 from garden import config as config_lib  # noqa: E402
 from garden import data, distribute, metrics, registry  # noqa: E402
+from garden.tasks import multitask as multitask_lib  # noqa: E402
 from input.reader import make_dataset, parse_batch, list_files  # noqa: E402
 from input.specs import Schema  # noqa: E402
 
@@ -35,27 +38,60 @@ def evaluate(model, schema, cfg, data_dir):
 
 
 def _evaluate_ranking(model, schema, task, dataset, train_pattern):
-    predict = tf.function(model.predict_proba)
-    probs, labels, groups, oracle, items = [], [], [], [], []
-    has_oracle = task.oracle_label in schema
+    """Single-task: the metrics of task.label. Multi-task models (model.multitask): the main
+    task's metrics under the same keys, and every task's under `<label>_<metric>`."""
+    multitask = getattr(model, "multitask", False)
+    if multitask:
+        labels, oracles = model.labels, multitask_lib.oracle_labels(task)
+        predict = tf.function(model.task_probabilities)
+        targets_of = model.task_targets
+    else:
+        labels, oracles = [task.label], [task.oracle_label]
+        predict = tf.function(lambda f: {task.label: model.predict_proba(f)})
+        targets_of = lambda batch_labels: {task.label: batch_labels[task.label]}  # noqa: E731
+    oracles = {label: _oracle_parts(schema, name) for label, name in zip(labels, oracles)}
+    probs, targets, oracle_values = ({label: [] for label in labels} for _ in range(3))
+    groups, items = [], []
     for features, batch_labels in dataset:
-        probs.append(predict(features).numpy())
-        labels.append(batch_labels[task.label].numpy())
+        batch_probs, batch_targets = predict(features), targets_of(batch_labels)
+        for label in labels:
+            probs[label].append(batch_probs[label].numpy())
+            targets[label].append(np.asarray(batch_targets[label]))
+            if oracles[label]:
+                oracle_values[label].append(np.prod([batch_labels[n].numpy()
+                                                     for n in oracles[label]], axis=0))
         groups.append(features[task.group].numpy() if task.group in features
-                      else np.zeros(len(probs[-1])))
+                      else np.zeros(len(probs[labels[0]][-1])))
         items.append(features[task.item].numpy())
-        if has_oracle:
-            oracle.append(batch_labels[task.oracle_label].numpy())
-    probs, labels, groups, items = map(np.concatenate, (probs, labels, groups, items))
-    out = {"examples": int(len(labels)), "label_rate": float(labels.mean()),
+    groups, items = np.concatenate(groups), np.concatenate(items)
+    per_task = {}
+    for label in labels:
+        counts, positives = item_counts(schema, train_pattern, task.item, label)
+        per_task[label] = _binary_metrics(
+            np.concatenate(targets[label]), np.concatenate(probs[label]), groups, items,
+            counts, positives, np.concatenate(oracle_values[label]) if oracles[label] else None)
+    out = {"examples": int(len(items)), **per_task[labels[0]]}
+    if multitask:
+        for label in labels:
+            out.update({f"{label}_{k}": v for k, v in per_task[label].items()})
+    return out
+
+
+def _oracle_parts(schema, name):
+    """The label features whose product is the oracle `name` ("a" or "a*b"); [] when it is
+    empty or the schema lacks one of them (real data knows no true probability)."""
+    parts = [p.strip() for p in name.split("*")] if name else []
+    return parts if parts and all(p in schema for p in parts) else []
+
+
+def _binary_metrics(labels, probs, groups, items, counts, positives, oracle=None):
+    out = {"label_rate": float(labels.mean()),
            "auc": metrics.auc(labels, probs), "logloss": metrics.logloss(labels, probs),
            "gauc": metrics.gauc(labels, probs, groups)}
-    counts, clicks = item_counts(schema, train_pattern, task.item, task.label)
-    prior = clicks.sum() / max(counts.sum(), 1)
-    item_ctr = (clicks + 10 * prior) / (counts + 10)  # shrunk toward the mean for rare items
-    out["popularity_auc"] = metrics.auc(labels, item_ctr[items])
-    if has_oracle:
-        oracle = np.concatenate(oracle)
+    prior = positives.sum() / max(counts.sum(), 1)
+    item_rate = (positives + 10 * prior) / (counts + 10)  # shrunk toward the mean for rare items
+    out["popularity_auc"] = metrics.auc(labels, item_rate[items])
+    if oracle is not None:
         out["oracle_auc"] = metrics.auc(labels, oracle)
         out["oracle_logloss"] = metrics.logloss(labels, oracle)
         gap = out["oracle_auc"] - out["popularity_auc"]

@@ -47,4 +47,9 @@ def get_model(name):
 def build_model(config, schema):
     """The model named by an ExperimentConfig, built for `schema`."""
     entry = get_model(config.model_name)
-    return entry.build(schema, config.task, config.model)
+    model = entry.build(schema, config.task, config.model)
+    if config.task.labels and not getattr(model, "multitask", False):
+        from garden.config import ConfigError
+        raise ConfigError(f"task.labels is for multi-task models (mmoe, ple, esmm); "
+                          f"{config.model_name!r} predicts the one label task.label")
+    return model

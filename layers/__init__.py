@@ -5,12 +5,15 @@ import os
 # TensorFlow resolves tf.keras, which it does lazily on first use.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+from layers.cgc import CGC  # noqa: E402
 from layers.feature_embedding import FeatureEmbedding  # noqa: E402
 from layers.fm import FactorizationMachine  # noqa: E402
 from layers.gated_fusion import GatedFusion  # noqa: E402
 from layers.linear import Linear  # noqa: E402
 from layers.mlp import MLP  # noqa: E402
+from layers.mmoe import MMoE  # noqa: E402
 from layers.multi_head_attention import MultiHeadAttention  # noqa: E402
+from layers.ple import PLE  # noqa: E402
 from layers.query_attention import QueryAttention  # noqa: E402
 from layers.sampled_softmax import SampledSoftmax  # noqa: E402
 from layers.sequence_pooling import SequencePooling  # noqa: E402

@@ -43,3 +43,14 @@ def dense_input(features, names):
 def sequence_mask(features, name):
     values = features[name]
     return length_mask(features[f"{name}_len"], tf.shape(values)[1])
+
+
+def concat_fields(features, embedded, ids, sequences, dense, pooling):
+    """A shared-bottom input [B, n]: the id embeddings, each sequence pooled by `pooling`
+    (a SequencePooling) over its valid positions, and the dense values, concatenated."""
+    parts = [embedded[f] for f in ids]
+    parts += [pooling(embedded[s], sequence_mask(features, s)) for s in sequences]
+    values = dense_input(features, dense)
+    if values is not None:
+        parts.append(tf.cast(values, parts[0].dtype))
+    return tf.concat(parts, axis=1)

@@ -54,6 +54,11 @@ def synthetic_dir(num_examples, seed, log=print):
 
 def task_data_dir(data_config, task, log=print):
     """The folder holding schema.yaml and the TFRecords for a ranking or retrieval task."""
+    if not data_config.data_dir and data_config.dataset != "synthetic":
+        raise FileNotFoundError(
+            f"this experiment is for the {data_config.dataset} dataset: convert it with "
+            f"`python -m garden.data --dataset={data_config.dataset} --raw_dir=RAW "
+            f"--out_dir=DIR` and pass --data_dir=DIR")
     root = data_config.data_dir or synthetic_dir(data_config.synthetic_examples,
                                                  data_config.synthetic_seed, log)
     for candidate in (root, os.path.join(root, task)):

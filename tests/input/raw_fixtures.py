@@ -13,9 +13,12 @@ import numpy as np
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Sci-Fi"]
 
 
-def make_log(num_users=30, num_items=40, events=(4, 14), seed=0, repeats=False):
+def make_log(num_users=30, num_items=40, events=(4, 14), seed=0, repeats=False,
+             affinity=0.0):
     """Rows (user, item, rating, time, category), sorted by user then time. Without repeats a
-    user interacts with an item at most once (MovieLens)."""
+    user interacts with an item at most once (MovieLens). With `affinity`, that share of the
+    events after the first of a session stay in the previous event's category (a session
+    signal that sequence models can use and popularity cannot)."""
     rng = np.random.default_rng(seed)
     quality = rng.normal(0, 1, num_items + 1)
     category = rng.integers(0, len(GENRES), num_items + 1)
@@ -24,14 +27,32 @@ def make_log(num_users=30, num_items=40, events=(4, 14), seed=0, repeats=False):
     rows = []
     for user in range(1, num_users + 1):
         n = int(rng.integers(events[0], events[1] + 1))
-        items = rng.choice(np.arange(1, num_items + 1), size=n, replace=repeats, p=popularity)
         gaps = np.where(rng.random(n) < 0.3, rng.integers(2000, 90000, n),
                         rng.integers(0, 600, n))  # some 0: ties
+        items = rng.choice(np.arange(1, num_items + 1), size=n, replace=repeats, p=popularity)
+        if affinity:
+            items = _session_items(rng, n, gaps, category, popularity, affinity, repeats)
         times = 900_000_000 + int(rng.integers(0, 10**6)) + np.cumsum(gaps)
         for item, t in zip(items.tolist(), times.tolist()):
             rating = int(np.clip(round(3 + 1.2 * quality[item] + rng.normal(0, 0.7)), 1, 5))
             rows.append((user, item, rating, t, GENRES[category[item]]))
     return rows
+
+
+def _session_items(rng, n, gaps, category, popularity, affinity, repeats):
+    items, used = [], np.zeros(len(popularity) + 1, bool)
+    for k in range(n):
+        p = np.concatenate([[0.0], popularity])
+        if k and gaps[k] <= 1800 and rng.random() < affinity:
+            p = p * (category == category[items[-1]])
+        if not repeats:
+            p = p * ~used
+        if p.sum() == 0:
+            p = np.concatenate([[0.0], popularity]) * (~used if not repeats else 1)
+        item = int(rng.choice(len(p), p=p / p.sum()))
+        used[item] = True
+        items.append(item)
+    return np.array(items)
 
 
 def movie_genres(rows):

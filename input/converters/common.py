@@ -67,6 +67,46 @@ class Progress:
         self.log(f"  {self.what}: {rows:,} rows in {time.time() - self.start:.1f}s")
 
 
+class Columns:
+    """Parsed rows gathered column by column and compacted into numpy arrays every `chunk`
+    rows, so a file of tens of millions of rows is not held as Python objects: strings are
+    kept as UTF-8 bytes (1 byte per character instead of a Python str or numpy's 4)."""
+
+    def __init__(self, kinds, chunk=262_144):
+        self.kinds = kinds  # column -> "bytes" | "float" | "int"
+        self.chunk = chunk
+        self.pending = {name: [] for name in kinds}
+        self.done = {name: [] for name in kinds}
+        self.rows = 0
+
+    def append(self, values):
+        for name, value in zip(self.kinds, values):
+            self.pending[name].append(value)
+        self.rows += 1
+        if self.rows % self.chunk == 0:
+            self._flush()
+
+    def _flush(self):
+        for name, kind in self.kinds.items():
+            part = self.pending[name]
+            if kind == "bytes":
+                array = np.array([v.encode("utf-8") for v in part], dtype="S")
+            else:
+                array = np.array(part, np.float64 if kind == "float" else np.int64)
+            self.done[name].append(array)
+            self.pending[name] = []
+
+    def arrays(self):
+        self._flush()
+        out = {}
+        for name, kind in self.kinds.items():
+            parts = [p for p in self.done[name] if len(p)]
+            empty = np.zeros(0, "S1" if kind == "bytes" else
+                             (np.float64 if kind == "float" else np.int64))
+            out[name] = np.concatenate(parts) if parts else empty
+        return out
+
+
 # ---------------------------------------------------------------- vocabularies and buckets
 
 @dataclasses.dataclass
@@ -90,20 +130,21 @@ def encode(raw, min_count=1, missing=("",)):
     uniq, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
     inverse = inverse.reshape(-1)
     keep = counts >= max(min_count, 1)
-    if missing and uniq.dtype.kind in "US":
+    if missing and uniq.dtype.kind == "U":
         keep &= ~np.isin(uniq, np.asarray(missing, dtype=uniq.dtype))
+    elif missing and uniq.dtype.kind == "S":
+        keep &= ~np.isin(uniq, np.asarray([m.encode() for m in missing], dtype=uniq.dtype))
     order = np.lexsort((np.arange(len(uniq)), -counts))  # by count, then value
     order = order[keep[order]]
     ids = np.zeros(len(uniq), np.int64)
     ids[order] = np.arange(1, len(order) + 1)
-    values = [""] + [v.item() if hasattr(v, "item") else v for v in uniq[order]]
+    values = [""] + [_plain(v) for v in uniq[order]]
     return ids[inverse], Vocab(values, min_count)
 
 
-def encode_like(raw, vocab):
-    """Ids of `raw` values in an existing Vocab (unknown values -> 0)."""
-    lookup = {v: i for i, v in enumerate(vocab.values) if i}
-    return np.array([lookup.get(v, 0) for v in np.asarray(raw).tolist()], np.int64)
+def _plain(value):
+    value = value.item() if hasattr(value, "item") else value
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def log_buckets(values):
@@ -510,7 +551,7 @@ def write_ctr_dataset(table, out_dir, *, min_count=1, hash_buckets=0, test_fract
                                  embedding_dim=d, group="context"))
     for name, raw in table.categorical.items():
         if hash_buckets:
-            cols[name] = np.asarray(raw).astype(str)
+            cols[name] = np.asarray(raw)  # strings or UTF-8 bytes
             specs.append(FeatureSpec(name, "sparse", hash_buckets=hash_buckets, dtype="string",
                                      embedding_dim=d, group="context"))
         else:

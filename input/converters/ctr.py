@@ -38,7 +38,8 @@ def read_criteo(raw_dir, malformed, log=print):
         expected = len(columns)
     else:
         index, expected = list(range(len(names))), len(names)
-    labels, ints, cats = [], [], []
+    table = common.Columns({"label": "int", **{n: "float" for n in CRITEO_INT},
+                            **{n: "bytes" for n in CRITEO_CAT}})
     progress = common.Progress(what, log)
     with common.open_text(path) as f:
         for number, row in enumerate(csv.reader(f, delimiter=delimiter), start=1):
@@ -54,17 +55,14 @@ def read_criteo(raw_dir, malformed, log=print):
             except ValueError as e:
                 malformed.add(f"{what}:{number}", str(e))
                 continue
-            labels.append(label)
-            ints.append(values)
-            cats.append([row[i].strip() for i in index[14:]])
-            progress.tick(len(labels))
-    progress.done(len(labels))
-    ints = np.array(ints, np.float64).reshape(-1, 13)
-    cats = np.array(cats, dtype=str).reshape(-1, 26)
+            table.append([label] + values + [row[i].strip() for i in index[14:]])
+            progress.tick(table.rows)
+    progress.done(table.rows)
+    columns = table.arrays()
     return common.CtrTable(
-        label=np.array(labels, np.float32),
-        numeric={name: ints[:, k] for k, name in enumerate(CRITEO_INT)},
-        categorical={name: cats[:, k] for k, name in enumerate(CRITEO_CAT)})
+        label=columns["label"].astype(np.float32),
+        numeric={name: columns[name] for name in CRITEO_INT},
+        categorical={name: columns[name] for name in CRITEO_CAT})
 
 
 def _hour_to_time(text):
@@ -89,7 +87,8 @@ def read_avazu(raw_dir, malformed, log=print):
                                          "id,click,hour,C1,banner_pos,...")
         click, hour = header.index("click"), header.index("hour")
         cat_index = [i for i, c in enumerate(header) if c not in ("id", "click", "hour")]
-        labels, times, cats = [], [], []
+        table = common.Columns({"click": "int", "time": "int",
+                                **{header[i]: "bytes" for i in cat_index}})
         progress = common.Progress(what, log)
         for number, row in enumerate(reader, start=2):
             if not row:
@@ -104,17 +103,15 @@ def read_avazu(raw_dir, malformed, log=print):
             except ValueError as e:
                 malformed.add(f"{what}:{number}", str(e))
                 continue
-            labels.append(label)
-            times.append(stamp)
-            cats.append([row[i].strip() for i in cat_index])
-            progress.tick(len(labels))
-    progress.done(len(labels))
-    times = np.array(times, np.int64)
-    cats = np.array(cats, dtype=str).reshape(-1, len(cat_index))
-    categorical = {header[i]: cats[:, k] for k, i in enumerate(cat_index)}
+            table.append([label, stamp] + [row[i].strip() for i in cat_index])
+            progress.tick(table.rows)
+    progress.done(table.rows)
+    columns = table.arrays()
+    times = columns["time"]
+    categorical = {header[i]: columns[header[i]] for i in cat_index}
     categorical["hour_of_day"] = ((times // 3600) % 24).astype(str)
     categorical["weekday"] = ((times // 86400 + 3) % 7).astype(str)  # 0 = Monday
-    return common.CtrTable(label=np.array(labels, np.float32), categorical=categorical,
+    return common.CtrTable(label=columns["click"].astype(np.float32), categorical=categorical,
                            time=times)
 
 

@@ -122,7 +122,8 @@ def define_flags():
     flags.DEFINE_string("out_dir", None, "Folder to write the dataset into.")
     flags.DEFINE_integer("num_examples", 300_000, "Synthetic: about this many ranking examples "
                          "(and as many retrieval examples).")
-    flags.DEFINE_integer("seed", 0, "Random seed (synthetic world; converters: negatives, shard order).")
+    flags.DEFINE_integer("seed", 0, "Random seed (synthetic world; converters: sampled "
+                         "negatives and shard order).")
 
 
 def run():

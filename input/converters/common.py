@@ -354,6 +354,8 @@ def write_event_dataset(events, out_dir, options, dataset, log=print, extra_stat
     stats = {"dataset": dataset, "events": int(n), "users": user_vocab.size - 1,
              "items": item_vocab.size - 1,
              "vocab_sizes": {k: v.size for k, v in vocabs.items()}}
+    if labels is not None:
+        stats["label_rate"] = float(labels.mean())
     stats.update(extra_stats or {})
     log(f"  {n:,} events, {stats['users']:,} users, {stats['items']:,} items")
     seq_sides = list(item_side)

@@ -11,6 +11,7 @@ converts a public dataset or a CSV log (see input/converters): movielens-100k, m
 movielens-latest, criteo, avazu, taobao-userbehavior, amazon, csv (--csv_config=YAML) and
 tfds:movielens/1m-ratings (and the other TFDS MovieLens variants).
 """
+import json
 import os
 import shutil
 import sys
@@ -63,8 +64,21 @@ def task_data_dir(data_config, task, log=print):
                                                  data_config.synthetic_seed, log)
     for candidate in (root, os.path.join(root, task)):
         if os.path.exists(os.path.join(candidate, "schema.yaml")):
+            _warn_other_dataset(data_config, root, log)
             return candidate
     raise FileNotFoundError(f"--data_dir={root}: no schema.yaml there or in {task}/")
+
+
+def _warn_other_dataset(data_config, root, log):
+    """A converted folder records its dataset in stats.json; say so when the experiment was
+    written for another one (its settings may not fit)."""
+    path = os.path.join(root, "stats.json")
+    if data_config.dataset == "synthetic" or not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        converted = json.load(f).get("dataset")
+    if converted and converted != data_config.dataset:
+        log(f"warning: the experiment is for {data_config.dataset}, {root} holds {converted}")
 
 
 FLAGS = flags.FLAGS

@@ -1,7 +1,8 @@
 """Implicit-feedback behaviour logs -> ranking (DIN-style sampled negatives) and retrieval.
 
 - taobao-userbehavior: UserBehavior.csv `user,item,category,behavior,timestamp` (no header;
-  behavior one of pv, buy, cart, fav).
+  behavior one of pv, buy, cart, fav). Ranking rows also carry `conversion` (1 on a purchase,
+  0 otherwise and on sampled negatives), for multi-task models.
 - amazon: a reviews file of JSON lines (`reviewerID`, `asin`, `unixReviewTime`; McAuley's
   2014 `reviews_*.json` or 2018 `*.json`) and optionally a metadata file of lines with `asin`
   and `categories` (2014: a list of category paths, possibly a Python literal) or `category`
@@ -27,7 +28,8 @@ def read_taobao(raw_dir, malformed, log=print):
     path = common.find_file(raw_dir, ["UserBehavior.csv", "user_behavior.csv"],
                             "taobao-userbehavior")
     what = os.path.basename(path)
-    table = common.Columns({"user": "int", "item": "int", "cat": "int", "time": "int"})
+    table = common.Columns({"user": "int", "item": "int", "cat": "int", "time": "int",
+                            "buy": "int"})
     progress = common.Progress(what, log)
     with common.open_text(path) as f:
         for number, row in enumerate(csv.reader(f), start=1):
@@ -41,7 +43,8 @@ def read_taobao(raw_dir, malformed, log=print):
                 user, item, cat, behavior, stamp = (v.strip() for v in row)
                 if behavior not in TAOBAO_BEHAVIORS:
                     raise ValueError(f"behavior {behavior!r} is not one of {TAOBAO_BEHAVIORS}")
-                values = [int(user), int(item), int(cat), common.to_int(stamp)]
+                values = [int(user), int(item), int(cat), common.to_int(stamp),
+                          int(behavior == "buy")]
             except ValueError as e:
                 malformed.add(f"{what}:{number}", str(e))
                 continue
@@ -51,7 +54,8 @@ def read_taobao(raw_dir, malformed, log=print):
     # Taobao's ids are integers: int64 columns keep 100M rows in memory.
     c = table.arrays()
     return common.Events(user=c["user"], item=c["item"], time=c["time"],
-                         item_features={"cat_id": c["cat"]})
+                         item_features={"cat_id": c["cat"]},
+                         extra_labels={"conversion": c["buy"]})
 
 
 def _json_lines(path, malformed, log):

@@ -268,6 +268,8 @@ class Events:
     user_features / item_features: categorical side information per event (a user's or item's
       first row gives its value). item_multi: multi-valued item features, "|"-joined strings.
     item_dense: numeric item features (NaN = missing).
+    extra_labels: more ranking labels per event (float32; 0 on sampled negatives), e.g. a
+      conversion for multi-task models.
     """
     user: np.ndarray
     item: np.ndarray
@@ -277,6 +279,7 @@ class Events:
     item_features: dict = dataclasses.field(default_factory=dict)
     item_multi: dict = dataclasses.field(default_factory=dict)
     item_dense: dict = dataclasses.field(default_factory=dict)
+    extra_labels: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -348,8 +351,10 @@ def write_event_dataset(events, out_dir, options, dataset, log=print, extra_stat
     order = sort_events(user_ids, times)
     users, items, times = user_ids[order], item_ids[order], times[order]
     labels = None if events.label is None else np.asarray(events.label, np.float32)[order]
+    extra_labels = {k: np.asarray(v, np.float32)[order] for k, v in events.extra_labels.items()}
     user_start = run_starts([users])
     same_time = run_starts([users, times])  # history ends before the first same-time event
+    session = session_starts(users, times)  # the current session: from here to same_time
     rng = np.random.default_rng(o.seed)
     stats = {"dataset": dataset, "events": int(n), "users": user_vocab.size - 1,
              "items": item_vocab.size - 1,
@@ -412,27 +417,32 @@ def write_event_dataset(events, out_dir, options, dataset, log=print, extra_stat
                 rows = np.concatenate([index, index])
                 cand = np.concatenate([items, negatives])
                 label = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
+                extra = {k: np.concatenate([v, np.zeros(n, np.float32)])
+                         for k, v in extra_labels.items()}
             else:
                 rows, cand, label = index, items, labels
+                extra = extra_labels
             test = time_split(times[rows], o.test_fraction)
             train, dropped = drop_shared_pairs(users[rows], cand, test)
             hist = windows(items, user_start[rows], same_time[rows], o.hist_len)
+            short = windows(items, session[rows], same_time[rows], o.short_len)
+            long = windows(items, user_start[rows], session[rows], o.long_len)
             cols = {**user_cols(users[rows]), **item_cols(cand), **seq_cols("hist_", *hist),
-                    "click": label, "timestamp": times[rows]}
+                    **seq_cols("short_", *short), **seq_cols("long_", *long),
+                    "click": label, **extra, "timestamp": times[rows]}
             cols.update(item_extras(cand, train))
-            schema = Schema(base_specs(o.embedding_dim) + seq_specs("hist_", o.hist_len) + [
-                FeatureSpec("click", "label", dtype="float32"),
-                FeatureSpec("timestamp", "label", dtype="int64")])
+            schema = Schema(base_specs(o.embedding_dim) + seq_specs("hist_", o.hist_len)
+                            + seq_specs("short_", o.short_len) + seq_specs("long_", o.long_len)
+                            + [FeatureSpec("click", "label", dtype="float32")]
+                            + [FeatureSpec(k, "label", dtype="float32") for k in extra]
+                            + [FeatureSpec("timestamp", "label", dtype="int64")])
             stats["ranking"] = _write_family(os.path.join(tmp, "ranking"), schema, cols, train,
                                              test, dropped, o, rng, label, users[rows], log)
         if "retrieval" in o.families:
             known = items > 0  # an OOV item cannot be a retrieval target
-            session = session_starts(users, times)
-            ends = same_time
-            short = windows(items, np.maximum(session, user_start), ends, o.short_len)
-            long_end = np.minimum(session, ends)
-            long = windows(items, user_start, long_end, o.long_len)
-            hist = windows(items, user_start, ends, o.hist_len)
+            short = windows(items, session, same_time, o.short_len)
+            long = windows(items, user_start, session, o.long_len)
+            hist = windows(items, user_start, same_time, o.hist_len)
             rows = np.flatnonzero(known)
             test = last_per_user(users[rows])
             train, dropped = drop_shared_pairs(users[rows], items[rows], test)

@@ -99,12 +99,11 @@ def check_event_output(out, raw, implicit, repeats=False, hist_len=50):
                 user, t = users[split["user_id"][k]], int(split["timestamp"][k])
                 hist = [items[j] for j in split["hist_item_id"][k]]
                 check_sequence(user, t, hist, -np.inf, t, hist_len)
-                if family == "retrieval":
-                    start = session_start[(user, t)]
-                    check_sequence(user, t, [items[j] for j in split["short_item_id"][k]],
-                                   start, t, 10)
-                    check_sequence(user, t, [items[j] for j in split["long_item_id"][k]],
-                                   -np.inf, start, 50)
+                start = session_start[(user, t)]  # both families carry sessions
+                check_sequence(user, t, [items[j] for j in split["short_item_id"][k]],
+                               start, t, 10)
+                check_sequence(user, t, [items[j] for j in split["long_item_id"][k]],
+                               -np.inf, start, 50)
         assert not pairs["train"] & pairs["test"]
         if family == "retrieval":  # leave-last-out: each user's last event
             last = {users[u]: int(t) for u, t in zip(test["user_id"], test["timestamp"])}
@@ -194,6 +193,12 @@ def test_behaviour_logs(tmp_path, dataset):
                 for *_, c in rows}
     assert set(vocab(out, "cat_id")[1:]) == expected
     assert stats["ranking"]["dropped_shared_pairs"] > 0  # repeats do occur in both periods
+    if dataset == "taobao-userbehavior":  # conversion: a purchase, only ever on a click
+        split = read_split(os.path.join(out, "ranking"), "train")
+        assert split["conversion"].sum() > 0
+        assert np.all(split["click"][split["conversion"] == 1] == 1)
+        buys = sum(k % 6 == 5 for k in range(len(rows)))  # write_taobao's behaviour cycle
+        assert split["conversion"].sum() <= buys
 
 
 def test_csv_log_with_yaml(tmp_path):
@@ -395,3 +400,51 @@ def test_cli_reports_progress_and_malformed_rows(tmp_path):
                              f"--raw_dir={raw}", f"--out_dir={out}-x"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "holds none of" in result.stderr
+
+
+# ------------------------------------------------------------ shared pieces, by hand
+
+def test_encode_orders_by_count_and_sends_rare_and_missing_to_oov():
+    ids, v = common.encode(np.array(["b", "a", "", "b", "c", "a", "b", "", ""]), min_count=2)
+    assert v.values == ["", "b", "a"]  # b (3) before a (2); c (1) and "" (missing) are OOV
+    assert ids.tolist() == [1, 2, 0, 1, 0, 2, 1, 0, 0]
+    ids, v = common.encode(np.array([b"x", b"y", b"x"]))
+    assert v.values == ["", "x", "y"] and ids.tolist() == [1, 2, 1]
+
+
+def test_log_buckets_and_standardization():
+    keys = common.log_buckets(np.array([np.nan, -1, 2, 3, 100]))
+    # floor(log(3)^2) = floor(1.207) = 1; floor(log(100)^2) = floor(21.21) = 21
+    assert keys.tolist() == ["", "v-1", "v2", "l1", "l21"]
+    values = common.log_standardize(np.array([np.nan, 0.0, np.e - 1, 5.0]),
+                                    np.array([True, True, True, False]))
+    # Training values log1p: 0 and 1 -> mean 0.5, std 0.5; missing -> 0.
+    np.testing.assert_allclose(values, [0.0, -1.0, 1.0, (np.log(6) - 0.5) / 0.5], rtol=1e-6)
+
+
+def test_windows_sessions_and_splits():
+    users = np.array([1, 1, 1, 1, 2, 2])
+    times = np.array([0, 100, 100, 4000, 5, 6])
+    same = common.run_starts([users, times])
+    assert same.tolist() == [0, 1, 1, 3, 4, 5]  # the two events at t=100 share a start
+    assert common.session_starts(users, times).tolist() == [0, 0, 0, 3, 4, 4]
+    starts = common.run_starts([users])
+    padded, lengths = common.windows(np.arange(10, 16), starts, same, 2)
+    assert lengths.tolist() == [0, 1, 1, 2, 0, 1]
+    assert padded[3].tolist() == [11, 12] and padded[2].tolist() == [10, 0]
+    assert common.last_per_user(users).tolist() == [False, False, False, True, False, True]
+    assert common.time_split(np.array([5, 1, 9, 3, 7, 2, 8, 4, 6, 10]), 0.2).tolist() == [
+        False, False, True, False, False, False, False, False, False, True]
+    train, dropped = common.drop_shared_pairs(np.array([1, 1, 2, 2]), np.array([7, 7, 7, 8]),
+                                              np.array([False, True, False, False]))
+    assert train.tolist() == [False, False, True, True] and dropped == 1
+
+
+def test_columns_compacts_in_chunks():
+    table = common.Columns({"a": "bytes", "b": "float", "c": "int"}, chunk=3)
+    for k in range(7):
+        table.append([f"é{k}", k / 2, k])
+    out = table.arrays()
+    assert out["a"].dtype.kind == "S" and [v.decode() for v in out["a"]] == [
+        f"é{k}" for k in range(7)]
+    assert out["b"].tolist() == [k / 2 for k in range(7)] and out["c"].dtype == np.int64

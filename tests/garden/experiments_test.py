@@ -24,3 +24,17 @@ def test_experiment_resolves(name):
         # The file names its dataset; without --data_dir the error says how to convert it.
         with pytest.raises(FileNotFoundError, match=f"--dataset={cfg.data.dataset} "):
             data.task_data_dir(cfg.data, registry.get_model(cfg.model_name).task)
+
+
+def test_a_folder_of_another_dataset_is_flagged(tmp_path):
+    import dataclasses
+    import json
+    (tmp_path / "ranking").mkdir()
+    (tmp_path / "ranking" / "schema.yaml").write_text("features: []\n")
+    (tmp_path / "stats.json").write_text(json.dumps({"dataset": "avazu"}))
+    cfg = config.resolve(experiment="deepfm_criteo")
+    lines = []
+    found = data.task_data_dir(dataclasses.replace(cfg.data, data_dir=str(tmp_path)),
+                               "ranking", log=lines.append)
+    assert found == str(tmp_path / "ranking")
+    assert lines == [f"warning: the experiment is for criteo, {tmp_path} holds avazu"]

@@ -448,3 +448,19 @@ def test_columns_compacts_in_chunks():
     assert out["a"].dtype.kind == "S" and [v.decode() for v in out["a"]] == [
         f"é{k}" for k in range(7)]
     assert out["b"].tolist() == [k / 2 for k in range(7)] and out["c"].dtype == np.int64
+
+
+def test_csv_converter_on_the_real_movielens_sample(tmp_path):
+    config = tmp_path / "ml.yaml"
+    config.write_text(f"file: {os.path.join(SAMPLES, 'movielens_sample.txt')}\n"
+                      "user: user_id\nitem: movie_id\ntime: timestamp\nlabel: rating\n"
+                      "label_threshold: 4\nuser_features: [gender, age, occupation]\n"
+                      "item_features: [genres]\n")
+    out = str(tmp_path / "out")
+    stats = converters.convert("csv", None, out, csv_config=str(config), **quiet)
+    rows = _sample_rows("movielens_sample.txt")
+    assert stats["events"] == 200 and stats["malformed_rows"]["count"] == 0
+    raw = [(r["user_id"], r["movie_id"], int(r["timestamp"]), float(int(r["rating"]) >= 4))
+           for r in rows]
+    check_event_output(out, raw, implicit=False)
+    assert set(vocab(out, "genres")[1:]) == {r["genres"] for r in rows}  # one categorical

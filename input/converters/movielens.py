@@ -30,8 +30,8 @@ class _Table:
 
     def __init__(self, path, split, fields, malformed, encoding="latin-1", header=False,
                  log=print):
-        self.rows = []
-        what = os.path.basename(path)
+        self.rows, self.lines = [], []  # split rows and their line numbers
+        self.what = what = os.path.basename(path)
         progress = common.Progress(what, log)
         with common.open_text(path, encoding) as f:
             reader = csv.reader(f) if split == "csv" else None
@@ -46,22 +46,24 @@ class _Table:
                                   f"{len(parts)}")
                     continue
                 self.rows.append(parts)
+                self.lines.append(number)
                 progress.tick(len(self.rows))
         progress.done(len(self.rows))
 
 
-def _ratings(rows, columns, malformed, what):
-    """(user, item, rating, time) arrays from rows, malformed ones counted and skipped."""
+def _ratings(table, columns, malformed):
+    """(user, item, rating, time) arrays and the kept row indices from a _Table; malformed
+    rows are counted (with their line numbers) and skipped."""
     users, items, ratings, times, keep = [], [], [], [], []
     u, i, r, t = columns
-    for number, row in enumerate(rows):
+    for number, (line, row) in enumerate(zip(table.lines, table.rows)):
         try:
             rating = float(row[r])
             stamp = common.to_int(row[t])
             if not row[u].strip() or not row[i].strip():
                 raise ValueError("empty user or item")
         except ValueError as e:
-            malformed.add(f"{what} row {number + 1}", str(e))
+            malformed.add(f"{table.what}:{line}", str(e))
             continue
         users.append(row[u].strip())
         items.append(row[i].strip())
@@ -93,8 +95,8 @@ def _zip_prefix(text):
 def read_100k(raw_dir, malformed, log=print):
     path = common.find_file(raw_dir, ["u.data"], "movielens-100k")
     folder = os.path.dirname(path)
-    rows = _Table(path, "\t", 4, malformed, log=log).rows
-    users, items, ratings, times, _ = _ratings(rows, (0, 1, 2, 3), malformed, "u.data")
+    table = _Table(path, "\t", 4, malformed, log=log)
+    users, items, ratings, times, _ = _ratings(table, (0, 1, 2, 3), malformed)
     user_info = {"age": {}, "gender": {}, "occupation": {}, "zip": {}}
     user_path = os.path.join(folder, "u.user")
     if os.path.exists(user_path):
@@ -136,8 +138,8 @@ def read_1m(raw_dir, malformed, log=print):
 
 def _read_1m_dat(folder, malformed, log):
     path = common.find_file(folder, ["ratings.dat"], "movielens-1m")
-    rows = _Table(path, "::", 4, malformed, log=log).rows
-    users, items, ratings, times, _ = _ratings(rows, (0, 1, 2, 3), malformed, "ratings.dat")
+    table = _Table(path, "::", 4, malformed, log=log)
+    users, items, ratings, times, _ = _ratings(table, (0, 1, 2, 3), malformed)
     user_info = {"gender": {}, "age": {}, "occupation": {}, "zip": {}}
     user_path = os.path.join(folder, "users.dat")
     if os.path.exists(user_path):
@@ -164,11 +166,9 @@ def _read_joined_csv(path, malformed, log):
         raise common.ConversionError(f"{path}: the header lacks {missing}; expected the "
                                      f"joined MovieLens layout {need + ['genres', '...']}")
     col = {name: header.index(name) for name in header}
-    rows = _Table(path, "csv", len(header), malformed, header=True, log=log).rows
-    what = os.path.basename(path)
-    users, items, ratings, times, keep = _ratings(rows, [col[c] for c in need], malformed,
-                                                  what)
-    kept = [rows[k] for k in keep]
+    table = _Table(path, "csv", len(header), malformed, header=True, log=log)
+    users, items, ratings, times, keep = _ratings(table, [col[c] for c in need], malformed)
+    kept = [table.rows[k] for k in keep]
     user_info = {}
     for name in ("gender", "age", "occupation", "zip"):
         if name in col:
@@ -182,8 +182,8 @@ def _read_joined_csv(path, malformed, log):
 
 def read_latest(raw_dir, malformed, log=print):
     path = common.find_file(raw_dir, ["ratings.csv"], "movielens-latest")
-    rows = _Table(path, "csv", 4, malformed, encoding="utf-8", header=True, log=log).rows
-    users, items, ratings, times, _ = _ratings(rows, (0, 1, 2, 3), malformed, "ratings.csv")
+    table = _Table(path, "csv", 4, malformed, encoding="utf-8", header=True, log=log)
+    users, items, ratings, times, _ = _ratings(table, (0, 1, 2, 3), malformed)
     genres = {}
     movie_path = os.path.join(os.path.dirname(path), "movies.csv")
     if os.path.exists(movie_path):

@@ -134,6 +134,10 @@ def test_movielens_raw_files(tmp_path, dataset, writer):
     out = str(tmp_path / "out")
     stats = converters.convert(dataset, str(tmp_path / "raw"), out, **quiet)
     assert stats["malformed_rows"]["count"] == bad
+    name = "u.data" if dataset == "movielens-100k" else "ratings.dat"
+    n = len(ML_ROWS)  # the malformed lines follow the good ones
+    assert [e.split(": ")[0] for e in stats["malformed_rows"]["first"]] == [
+        f"{name}:{n + 1}", f"{name}:{n + 2}"]
     check_event_output(out, RAW_ML, implicit=False)
     genres = fx.movie_genres(ML_ROWS)
     if dataset == "movielens-100k":  # genre flags come in the release's fixed order

@@ -26,7 +26,7 @@ import numpy as np
 
 from input.atomic import atomic_dir, atomic_write_text
 from input.specs import FeatureSpec, Schema
-from input.writer import write_tfrecords
+from input.writer import shard_paths, write_shard
 
 SESSION_GAP_SECONDS = 30 * 60
 OOV = 0
@@ -478,13 +478,19 @@ def _write_family(folder, schema, cols, train, test, dropped, options, rng, labe
     if n_train == 0 or n_test == 0:
         raise ConversionError(f"{os.path.basename(folder)}: the split left {n_train} training "
                               f"and {n_test} test rows; the data is too small to split")
-    shards = options.num_shards or max(1, -(-n_train // 200_000))
+    shards = options.num_shards or _num_shards(n_train)
     train_rows = np.flatnonzero(train)
     train_rows = train_rows[rng.permutation(len(train_rows))]  # shards hold mixed users
-    log(f"  writing {os.path.basename(folder)}: {n_train:,} train rows in {shards} shard(s), "
-        f"{n_test:,} test rows")
-    write_tfrecords(schema, _take(cols, train_rows), folder, "train", shards)
-    write_tfrecords(schema, _take(cols, np.flatnonzero(test)), folder, "test", 1)
+    name = os.path.basename(folder)
+    log(f"  writing {name}: {n_train:,} train rows in {shards} shard(s), {n_test:,} test rows")
+    start = time.time()
+    for prefix, rows, count in (("train", train_rows, shards),
+                                ("test", np.flatnonzero(test), _num_shards(n_test))):
+        bounds = np.linspace(0, len(rows), count + 1).astype(int)
+        for path, lo, hi in zip(shard_paths(folder, prefix, count), bounds[:-1], bounds[1:]):
+            write_shard(schema, _take(cols, rows[lo:hi]), path)
+            log(f"    {name}/{os.path.basename(path)}: {hi - lo:,} rows "
+                f"({time.time() - start:.0f}s)")
     schema.save(os.path.join(folder, "schema.yaml"))
     out = {"train_rows": n_train, "test_rows": n_test, "dropped_shared_pairs": dropped,
            "train_users": int(len(np.unique(users[train]))) if users is not None else None}
@@ -492,6 +498,10 @@ def _write_family(folder, schema, cols, train, test, dropped, options, rng, labe
         out["train_label_rate"] = float(np.mean(label[train]))
         out["test_label_rate"] = float(np.mean(label[test]))
     return out
+
+
+def _num_shards(rows, per_shard=200_000):
+    return max(1, -(-rows // per_shard))
 
 
 def _take(cols, rows):

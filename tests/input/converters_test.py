@@ -373,7 +373,7 @@ def test_tfds_movielens_through_mock_data(tmp_path):
 def test_a_failed_conversion_leaves_nothing_behind(tmp_path, monkeypatch):
     fx.write_ml1m(str(tmp_path / "raw"), ML_ROWS)
     out = str(tmp_path / "out")
-    real = common.write_tfrecords
+    real = common.write_shard
     calls = []
 
     def dies_on_the_third_file(*args, **kwargs):
@@ -382,7 +382,7 @@ def test_a_failed_conversion_leaves_nothing_behind(tmp_path, monkeypatch):
             raise KeyboardInterrupt  # as a killed conversion
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(common, "write_tfrecords", dies_on_the_third_file)
+    monkeypatch.setattr(common, "write_shard", dies_on_the_third_file)
     with pytest.raises(KeyboardInterrupt):
         converters.convert("movielens-1m", str(tmp_path / "raw"), out, **quiet)
     assert sorted(os.listdir(tmp_path)) == ["raw"]  # no out/, no temporary folder

@@ -48,6 +48,9 @@ class TaskConfig:
 @dataclasses.dataclass
 class DataConfig:
     data_dir: str = ""  # folder with schema.yaml and TFRecords; empty = the synthetic world
+    # The dataset the experiment is tuned for (a garden.data --dataset name); any other than
+    # "synthetic" needs data_dir, the folder that converter wrote.
+    dataset: str = "synthetic"
     synthetic_examples: int = 300_000  # size of the synthetic world when data_dir is empty
     synthetic_seed: int = 0
     train_pattern: str = "train-*.tfrecord"

@@ -95,3 +95,16 @@ def _as_lists(spec, column):
 
 def _to_bytes(value):
     return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
+def write_shard(schema, columns, path):
+    """Writes every row of `columns` (as in write_tfrecords) into the one file `path`, under a
+    temporary name renamed when complete. Lets a caller write a large dataset shard by shard,
+    holding only one shard's rows as Python values at a time."""
+    plan, num_rows = _plan(schema, columns)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_path(path) as tmp:
+        with tf.io.TFRecordWriter(tmp) as writer:
+            for i in range(num_rows):
+                writer.write(_example(plan, i))
+    return path

@@ -1,0 +1,75 @@
+"""Dataset converters: raw public datasets or a user's CSV log -> the garden's TFRecords.
+
+    convert("movielens-1m", raw_dir, out_dir)  (the CLI is `python -m garden.data`)
+
+Writes `out_dir/ranking/` and, for datasets with users and time, `out_dir/retrieval/` (each
+train-*.tfrecord, test-*.tfrecord, schema.yaml), `out_dir/vocab/<feature>.txt` and
+`out_dir/stats.json`, all into a temporary folder renamed when complete.
+"""
+import dataclasses
+import time
+
+from input.converters import behavior, common, csv_log, ctr, movielens
+from input.converters.common import ConversionError, EventOptions, Malformed
+
+EVENT_READERS = {**movielens.READERS, **behavior.READERS}
+CTR_READERS = ctr.READERS
+DATASETS = tuple(EVENT_READERS) + tuple(CTR_READERS) + ("csv", "tfds:<name>")
+
+# Users/items/categorical values seen fewer times go to the OOV id 0. Criteo's 10 is the
+# usual choice for its long-tailed hashes; the other releases are small or already k-core.
+DEFAULT_MIN_COUNT = {"criteo": 10, "avazu": 5}
+
+
+def convert(dataset, raw_dir, out_dir, *, min_count=None, side_min_count=1, hash_buckets=0,
+            hist_len=50, short_len=10, long_len=50, test_fraction=0.1, num_shards=0,
+            embedding_dim=16, seed=0, csv_config=None, log=print):
+    """Converts one dataset; returns the stats written to stats.json."""
+    start = time.time()
+    malformed = Malformed()
+    if min_count is None:
+        min_count = DEFAULT_MIN_COUNT.get(dataset, 1)
+    if min_count < 1 or side_min_count < 1:
+        raise ConversionError("--min_count and --side_min_count must be >= 1")
+    if not 0 < test_fraction < 1:
+        raise ConversionError(f"--test_fraction must be in (0, 1), got {test_fraction}")
+    log(f"Converting {dataset} from {raw_dir} to {out_dir}")
+    if dataset in CTR_READERS:
+        table = CTR_READERS[dataset](raw_dir, malformed, log)
+        _report(malformed, log)
+        stats = common.write_ctr_dataset(
+            table, out_dir, min_count=min_count, hash_buckets=hash_buckets,
+            test_fraction=test_fraction, embedding_dim=embedding_dim, num_shards=num_shards,
+            seed=seed, dataset=dataset, log=log,
+            extra_stats={"malformed_rows": malformed.to_dict(), "min_count": min_count})
+    else:
+        if hash_buckets:
+            raise ConversionError(f"--hash_buckets applies to criteo and avazu, not {dataset}")
+        if dataset == "csv":
+            events = csv_log.read_csv_log(raw_dir, malformed, csv_config, log)
+        elif dataset.startswith("tfds:"):
+            from input.converters import tfds_source  # imports tensorflow_datasets
+            events = tfds_source.read_tfds(dataset[len("tfds:"):], raw_dir, malformed, log)
+        elif dataset in EVENT_READERS:
+            events = EVENT_READERS[dataset](raw_dir, malformed, log)
+        else:
+            raise ConversionError(f"--dataset={dataset}: unknown; choose one of "
+                                  f"{('synthetic',) + DATASETS}")
+        _report(malformed, log)
+        options = EventOptions(min_count=min_count, side_min_count=side_min_count,
+                               hist_len=hist_len, short_len=short_len, long_len=long_len,
+                               test_fraction=test_fraction, embedding_dim=embedding_dim,
+                               num_shards=num_shards, seed=seed)
+        stats = common.write_event_dataset(
+            events, out_dir, options, dataset, log,
+            extra_stats={"malformed_rows": malformed.to_dict(),
+                         "options": dataclasses.asdict(options)})
+    log(f"Wrote {out_dir} in {time.time() - start:.1f}s")
+    return stats
+
+
+def _report(malformed, log):
+    if malformed.count:
+        log(f"  {malformed.count:,} malformed row(s) skipped (counted in stats.json), e.g.:")
+        for line in malformed.examples:
+            log(f"    {line}")

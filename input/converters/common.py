@@ -1,0 +1,649 @@
+"""Shared logic of the dataset converters, vectorized numpy.
+
+A converter reads its raw files into either
+- an `Events` table (one row per user-item interaction: MovieLens, Amazon, Taobao, CSV logs),
+  which `write_event_dataset` turns into `ranking/` (time split, histories before each event)
+  and `retrieval/` (leave-last-out per user, session and long-term sequences); or
+- a `CtrTable` (one row per impression with categorical and dense fields: Criteo, Avazu),
+  which `write_ctr_dataset` turns into `ranking/` (time split).
+
+Ids: vocabularies are built by frequency (id 1 = most frequent value, 0 = padding/OOV);
+values seen fewer than `min_count` times and missing values map to 0. Vocabularies are built
+over all rows (train and test), so an item first seen in the test period still has its id;
+dense statistics (mean, std) are fitted on the training rows only.
+
+Time: histories hold only events strictly before the example's time (events sharing a
+timestamp never see each other), so no example sees its own future. Sessions start after more
+than 30 idle minutes. Train and test never share a (user, target item) pair: training rows
+with a pair that is in the test set are dropped (and counted in stats.json).
+"""
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+
+from input.atomic import atomic_dir, atomic_write_text
+from input.specs import FeatureSpec, Schema
+from input.writer import shard_paths, write_shard
+
+SESSION_GAP_SECONDS = 30 * 60
+OOV = 0
+
+
+class ConversionError(ValueError):
+    """Raw data that cannot be converted as given (names the file or option)."""
+
+
+class Malformed:
+    """Counts rows that could not be parsed, keeping the first few for the report."""
+
+    def __init__(self, keep=5):
+        self.count, self.examples, self.keep = 0, [], keep
+
+    def add(self, where, reason):
+        self.count += 1
+        if len(self.examples) < self.keep:
+            self.examples.append(f"{where}: {reason}")
+
+    def to_dict(self):
+        return {"count": self.count, "first": self.examples}
+
+
+class Progress:
+    """Prints a line every `every` rows (and at the end) while reading a file."""
+
+    def __init__(self, what, log=print, every=500_000):
+        self.what, self.log, self.every = what, log, every
+        self.start, self.next = time.time(), every
+
+    def tick(self, rows):
+        if rows >= self.next:
+            self.next += self.every
+            self.log(f"  {self.what}: {rows:,} rows ({time.time() - self.start:.0f}s)")
+
+    def done(self, rows):
+        self.log(f"  {self.what}: {rows:,} rows in {time.time() - self.start:.1f}s")
+
+
+class Columns:
+    """Parsed rows gathered column by column and compacted into numpy arrays every `chunk`
+    rows, so a file of tens of millions of rows is not held as Python objects: strings are
+    kept as UTF-8 bytes (1 byte per character instead of a Python str or numpy's 4)."""
+
+    def __init__(self, kinds, chunk=262_144):
+        self.kinds = kinds  # column -> "bytes" | "float" | "int"
+        self.chunk = chunk
+        self.pending = {name: [] for name in kinds}
+        self.done = {name: [] for name in kinds}
+        self.rows = 0
+
+    def append(self, values):
+        for name, value in zip(self.kinds, values):
+            self.pending[name].append(value)
+        self.rows += 1
+        if self.rows % self.chunk == 0:
+            self._flush()
+
+    def _flush(self):
+        for name, kind in self.kinds.items():
+            part = self.pending[name]
+            if kind == "bytes":
+                array = np.array([v.encode("utf-8") for v in part], dtype="S")
+            else:
+                array = np.array(part, np.float64 if kind == "float" else np.int64)
+            self.done[name].append(array)
+            self.pending[name] = []
+
+    def arrays(self):
+        self._flush()
+        out = {}
+        for name, kind in self.kinds.items():
+            parts = [p for p in self.done[name] if len(p)]
+            empty = np.zeros(0, "S1" if kind == "bytes" else
+                             (np.float64 if kind == "float" else np.int64))
+            out[name] = np.concatenate(parts) if parts else empty
+        return out
+
+
+# ---------------------------------------------------------------- vocabularies and buckets
+
+@dataclasses.dataclass
+class Vocab:
+    """Raw values by id (index 0 is the OOV/padding row, written as an empty line)."""
+    values: list
+    min_count: int
+
+    @property
+    def size(self):
+        return len(self.values)
+
+
+def encode(raw, min_count=1, missing=("",)):
+    """(ids [N] int64, Vocab) for an array of raw values (strings or ints).
+
+    Ids are frequency ranks (1 = most frequent; ties by value); values seen fewer than
+    `min_count` times and `missing` values become 0.
+    """
+    raw = np.asarray(raw)
+    uniq, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    keep = counts >= max(min_count, 1)
+    if missing and uniq.dtype.kind == "U":
+        keep &= ~np.isin(uniq, np.asarray(missing, dtype=uniq.dtype))
+    elif missing and uniq.dtype.kind == "S":
+        keep &= ~np.isin(uniq, np.asarray([m.encode() for m in missing], dtype=uniq.dtype))
+    order = np.lexsort((np.arange(len(uniq)), -counts))  # by count, then value
+    order = order[keep[order]]
+    ids = np.zeros(len(uniq), np.int64)
+    ids[order] = np.arange(1, len(order) + 1)
+    values = [""] + [_plain(v) for v in uniq[order]]
+    return ids[inverse], Vocab(values, min_count)
+
+
+def _plain(value):
+    value = value.item() if hasattr(value, "item") else value
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def log_buckets(values):
+    """Criteo's integer features -> bucket keys: floor(log(v)^2) above 2, v itself up to 2
+    (the Criteo winners' transform); NaN (missing) -> "" (OOV)."""
+    v = np.asarray(values, np.float64)
+    out = np.full(len(v), "", dtype=object)
+    ok = ~np.isnan(v)
+    big = ok & (v > 2)
+    out[big] = np.char.add("l", np.floor(np.log(v[big]) ** 2).astype(np.int64).astype(str))
+    small = ok & ~big
+    out[small] = np.char.add("v", np.floor(v[small]).astype(np.int64).astype(str))
+    return out.astype(str)
+
+
+def log_standardize(values, train_rows):
+    """log1p(max(v, 0)) standardized with the training rows' mean/std; missing -> 0 (mean)."""
+    v = np.asarray(values, np.float64)
+    logged = np.log1p(np.maximum(np.nan_to_num(v, nan=0.0), 0.0))
+    fit = logged[train_rows & ~np.isnan(v)]
+    mean = fit.mean() if len(fit) else 0.0
+    std = fit.std() if len(fit) and fit.std() > 0 else 1.0
+    out = (logged - mean) / std
+    out[np.isnan(v)] = 0.0
+    return out.astype(np.float32)
+
+
+def standardize(values, train_rows):
+    """(v - mean) / std with the training rows' statistics; missing (NaN) -> 0 (the mean)."""
+    v = np.asarray(values, np.float64)
+    fit = v[train_rows & ~np.isnan(v)]
+    mean = fit.mean() if len(fit) else 0.0
+    std = fit.std() if len(fit) and fit.std() > 0 else 1.0
+    return np.where(np.isnan(v), 0.0, (v - mean) / std).astype(np.float32)
+
+
+# ---------------------------------------------------------------- splits and sequences
+
+def time_split(times, test_fraction):
+    """Boolean test mask: rows at or after the (1 - test_fraction) quantile of time. When that
+    would leave no training rows (all at one time), the last rows in order are the test."""
+    times = np.asarray(times)
+    n = len(times)
+    if n < 2:
+        return np.zeros(n, bool)
+    cut = np.quantile(times, 1 - test_fraction, method="higher")
+    test = times >= cut
+    if test.all() or not test.any():
+        test = np.zeros(n, bool)
+        test[n - max(1, int(round(n * test_fraction))):] = True
+    return test
+
+
+def sort_events(users, times):
+    """Indices ordering events by user, then time, then input order (stable)."""
+    return np.lexsort((np.arange(len(users)), times, users))
+
+
+def run_starts(keys):
+    """For rows sorted so equal keys are adjacent: index of the first row of each row's run.
+    `keys` is a list of arrays compared together."""
+    n = len(keys[0])
+    new = np.ones(n, bool)
+    if n > 1:
+        change = np.zeros(n - 1, bool)
+        for k in keys:
+            change |= k[1:] != k[:-1]
+        new[1:] = change
+    return np.maximum.accumulate(np.where(new, np.arange(n), 0))
+
+
+def session_starts(users, times, gap=SESSION_GAP_SECONDS):
+    """For events sorted by user and time: index of the first event of each event's session
+    (more than `gap` idle seconds start a new one)."""
+    n = len(users)
+    new = np.ones(n, bool)
+    if n > 1:
+        new[1:] = (users[1:] != users[:-1]) | (times[1:] - times[:-1] > gap)
+    return np.maximum.accumulate(np.where(new, np.arange(n), 0))
+
+
+def windows(values, start, end, length):
+    """values[start:end] per row, the most recent `length` of them, oldest first, as
+    (padded [N, length], lengths [N])."""
+    start, end = np.asarray(start), np.asarray(end)
+    begin = np.maximum(start, end - length)
+    lengths = np.maximum(end - begin, 0)
+    idx = begin[:, None] + np.arange(length)[None, :]
+    valid = np.arange(length)[None, :] < lengths[:, None]
+    if len(values) == 0:
+        return np.zeros((len(start), length), np.int64), lengths
+    padded = np.where(valid, values[np.where(valid, idx, 0)], 0)
+    return padded, lengths
+
+
+def last_per_user(users):
+    """For events sorted by user: True at each user's last event, if the user has >= 2."""
+    n = len(users)
+    last = np.ones(n, bool)
+    last[:-1] = users[1:] != users[:-1]
+    first = np.ones(n, bool)
+    first[1:] = users[1:] != users[:-1]
+    return last & ~first
+
+
+def drop_shared_pairs(users, items, test):
+    """Training mask without the rows whose (user, item) pair is also in the test set."""
+    key = users.astype(np.int64) * (int(items.max(initial=0)) + 1) + items.astype(np.int64)
+    shared = np.isin(key, key[test]) & ~test
+    return ~test & ~shared, int(shared.sum())
+
+
+# ---------------------------------------------------------------- event logs
+
+@dataclasses.dataclass
+class Events:
+    """Interactions, one row each; raw values (strings or ints), not yet ids.
+
+    label: the ranking label per event, or None for implicit feedback (each event is then a
+      positive and one sampled item a negative, as in DIN).
+    user_features / item_features: categorical side information per event (a user's or item's
+      first row gives its value). item_multi: multi-valued item features, "|"-joined strings.
+    item_dense: numeric item features (NaN = missing).
+    extra_labels: more ranking labels per event (float32; 0 on sampled negatives), e.g. a
+      conversion for multi-task models.
+    """
+    user: np.ndarray
+    item: np.ndarray
+    time: np.ndarray
+    label: np.ndarray = None
+    user_features: dict = dataclasses.field(default_factory=dict)
+    item_features: dict = dataclasses.field(default_factory=dict)
+    item_multi: dict = dataclasses.field(default_factory=dict)
+    item_dense: dict = dataclasses.field(default_factory=dict)
+    extra_labels: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class EventOptions:
+    min_count: int = 1  # users and items
+    side_min_count: int = 1  # side features
+    hist_len: int = 50
+    short_len: int = 10
+    long_len: int = 50
+    test_fraction: float = 0.1  # ranking: the last share of time
+    embedding_dim: int = 16
+    num_shards: int = 0  # 0: one shard per 200,000 rows
+    seed: int = 0
+    families: tuple = ("ranking", "retrieval")
+
+
+def _first_value(ids, raw, size):
+    """Per id: the raw value at its first row (index 0 stays empty/0)."""
+    _, first = np.unique(ids, return_index=True)
+    table = np.zeros(size, dtype=np.asarray(raw).dtype)
+    if table.dtype.kind in "US":
+        table = np.full(size, "", dtype=object)
+    table[ids[first]] = np.asarray(raw)[first]
+    return table
+
+
+def _multi_ids(table_raw, min_count):
+    """'a|b|c' strings per item -> (list of id arrays, Vocab)."""
+    parts = [s.split("|") if s else [] for s in table_raw.tolist()]
+    flat = np.array([p for row in parts for p in row] or [""], dtype=str)
+    ids, vocab = encode(flat, min_count)
+    out, pos = [], 0
+    for row in parts:
+        out.append(ids[pos:pos + len(row)][ids[pos:pos + len(row)] > 0])
+        pos += len(row)
+    return out, vocab
+
+
+def write_event_dataset(events, out_dir, options, dataset, log=print, extra_stats=None):
+    """Encodes, splits and writes ranking/ and retrieval/ (as `options.families` asks) with
+    schema.yaml, vocab/*.txt and stats.json into `out_dir`, atomically."""
+    o = options
+    n = len(events.user)
+    if n == 0:
+        raise ConversionError(f"{dataset}: no valid events to convert")
+    times = np.asarray(events.time, np.int64)
+    user_ids, user_vocab = encode(events.user, o.min_count)
+    item_ids, item_vocab = encode(events.item, o.min_count)
+    vocabs = {"user_id": user_vocab, "item_id": item_vocab}
+    # Static side information: each user's / item's first row.
+    user_side, item_side = {}, {}
+    for name, raw in events.user_features.items():
+        table = _first_value(user_ids, raw, user_vocab.size)
+        ids, vocabs[name] = encode(table[1:].astype(str), o.side_min_count)
+        user_side[name] = np.concatenate([[0], ids])
+    for name, raw in events.item_features.items():
+        table = _first_value(item_ids, raw, item_vocab.size)
+        ids, vocabs[name] = encode(table[1:].astype(str), o.side_min_count)
+        item_side[name] = np.concatenate([[0], ids])
+    item_multi = {}
+    for name, raw in events.item_multi.items():
+        table = _first_value(item_ids, raw, item_vocab.size)
+        rows, vocabs[name] = _multi_ids(table.astype(str), o.side_min_count)
+        item_multi[name] = rows
+    item_dense_raw = {name: _first_value(item_ids, np.asarray(raw, np.float64),
+                                         item_vocab.size).astype(np.float64)
+                      for name, raw in events.item_dense.items()}
+
+    order = sort_events(user_ids, times)
+    users, items, times = user_ids[order], item_ids[order], times[order]
+    labels = None if events.label is None else np.asarray(events.label, np.float32)[order]
+    extra_labels = {k: np.asarray(v, np.float32)[order] for k, v in events.extra_labels.items()}
+    user_start = run_starts([users])
+    same_time = run_starts([users, times])  # history ends before the first same-time event
+    session = session_starts(users, times)  # the current session: from here to same_time
+    rng = np.random.default_rng(o.seed)
+    stats = {"dataset": dataset, "events": int(n), "users": user_vocab.size - 1,
+             "items": item_vocab.size - 1,
+             "vocab_sizes": {k: v.size for k, v in vocabs.items()}}
+    if labels is not None:
+        stats["label_rate"] = float(labels.mean())
+    stats.update(extra_stats or {})
+    log(f"  {n:,} events, {stats['users']:,} users, {stats['items']:,} items")
+    seq_sides = list(item_side)
+
+    def user_cols(u):
+        return {"user_id": u, **{k: v[u] for k, v in user_side.items()}}
+
+    def item_cols(i, prefix=""):
+        cols = {prefix + "item_id": i, **{prefix + k: v[i] for k, v in item_side.items()}}
+        return cols
+
+    def seq_cols(prefix, padded, lengths):
+        cols = {prefix + "item_id": (padded, lengths)}
+        for k in seq_sides:
+            cols[prefix + k] = (item_side[k][padded], lengths)
+        return cols
+
+    def base_specs(d):
+        specs = [FeatureSpec("user_id", "sparse", vocab_size=user_vocab.size, embedding_dim=d,
+                             group="user")]
+        specs += [FeatureSpec(k, "sparse", vocab_size=max(vocabs[k].size, 2), embedding_dim=d,
+                              group="user") for k in user_side]
+        specs += [FeatureSpec("item_id", "sparse", vocab_size=item_vocab.size, embedding_dim=d,
+                              group="item")]
+        specs += [FeatureSpec(k, "sparse", vocab_size=max(vocabs[k].size, 2), embedding_dim=d,
+                              group="item") for k in item_side]
+        specs += [FeatureSpec(k, "sequence", vocab_size=max(vocabs[k].size, 2),
+                              embedding_dim=d, max_len=max(1, max((len(r) for r in rows),
+                                                                  default=1)),
+                              group="item") for k, rows in item_multi.items()]
+        specs += [FeatureSpec(k, "dense", dtype="float32", group="item") for k in item_dense_raw]
+        return specs
+
+    def seq_specs(prefix, max_len):
+        return [FeatureSpec(prefix + "item_id", "sequence", max_len=max_len,
+                            shared_with="item_id", group="user")] + [
+            FeatureSpec(prefix + k, "sequence", max_len=max_len, shared_with=k, group="user")
+            for k in seq_sides]
+
+    def item_extras(i, train_mask):
+        cols = {}
+        for k, rows in item_multi.items():
+            cols[k] = [rows[j] for j in i.tolist()]
+        for k, table in item_dense_raw.items():
+            values = table[i]
+            cols[k] = standardize(values, train_mask)
+        return cols
+
+    with atomic_dir(out_dir) as tmp:
+        if "ranking" in o.families:
+            index = np.arange(n)
+            if labels is None:  # implicit feedback: one positive, one sampled negative
+                negatives = _sample_negatives(rng, items, item_vocab.size)
+                rows = np.concatenate([index, index])
+                cand = np.concatenate([items, negatives])
+                label = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
+                extra = {k: np.concatenate([v, np.zeros(n, np.float32)])
+                         for k, v in extra_labels.items()}
+            else:
+                rows, cand, label = index, items, labels
+                extra = extra_labels
+            test = time_split(times[rows], o.test_fraction)
+            train, dropped = drop_shared_pairs(users[rows], cand, test)
+            hist = windows(items, user_start[rows], same_time[rows], o.hist_len)
+            short = windows(items, session[rows], same_time[rows], o.short_len)
+            long = windows(items, user_start[rows], session[rows], o.long_len)
+            cols = {**user_cols(users[rows]), **item_cols(cand), **seq_cols("hist_", *hist),
+                    **seq_cols("short_", *short), **seq_cols("long_", *long),
+                    "click": label, **extra, "timestamp": times[rows]}
+            cols.update(item_extras(cand, train))
+            schema = Schema(base_specs(o.embedding_dim) + seq_specs("hist_", o.hist_len)
+                            + seq_specs("short_", o.short_len) + seq_specs("long_", o.long_len)
+                            + [FeatureSpec("click", "label", dtype="float32")]
+                            + [FeatureSpec(k, "label", dtype="float32") for k in extra]
+                            + [FeatureSpec("timestamp", "label", dtype="int64")])
+            stats["ranking"] = _write_family(os.path.join(tmp, "ranking"), schema, cols, train,
+                                             test, dropped, o, rng, label, users[rows], log)
+        if "retrieval" in o.families:
+            known = items > 0  # an OOV item cannot be a retrieval target
+            short = windows(items, session, same_time, o.short_len)
+            long = windows(items, user_start, session, o.long_len)
+            hist = windows(items, user_start, same_time, o.hist_len)
+            rows = np.flatnonzero(known)
+            test = last_per_user(users[rows])
+            train, dropped = drop_shared_pairs(users[rows], items[rows], test)
+            take = lambda pair: (pair[0][rows], pair[1][rows])  # noqa: E731
+            cols = {**user_cols(users[rows]), **item_cols(items[rows]),
+                    **seq_cols("short_", *take(short)), **seq_cols("long_", *take(long)),
+                    **seq_cols("hist_", *take(hist)), "timestamp": times[rows]}
+            cols.update(item_extras(items[rows], train))
+            schema = Schema(base_specs(o.embedding_dim) + seq_specs("short_", o.short_len)
+                            + seq_specs("long_", o.long_len) + seq_specs("hist_", o.hist_len)
+                            + [FeatureSpec("timestamp", "label", dtype="int64")])
+            stats["retrieval"] = _write_family(os.path.join(tmp, "retrieval"), schema, cols,
+                                               train, test, dropped, o, rng, None, users[rows],
+                                               log)
+            stats["retrieval"]["oov_targets"] = int((~known).sum())
+        _write_vocabs(tmp, vocabs)
+        atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
+    return stats
+
+
+def _sample_negatives(rng, items, vocab_size):
+    """For each positive item, a uniformly drawn other item id in [1, vocab_size)."""
+    num = vocab_size - 1
+    if num < 2:
+        raise ConversionError("negative sampling needs at least 2 items in the vocabulary")
+    shift = rng.integers(1, num, len(items))
+    base = np.where(items > 0, items - 1, rng.integers(0, num, len(items)))
+    return (base + shift) % num + 1
+
+
+def _write_family(folder, schema, cols, train, test, dropped, options, rng, label, users, log):
+    n_train, n_test = int(train.sum()), int(test.sum())
+    if n_train == 0 or n_test == 0:
+        raise ConversionError(f"{os.path.basename(folder)}: the split left {n_train} training "
+                              f"and {n_test} test rows; the data is too small to split")
+    shards = options.num_shards or _num_shards(n_train)
+    train_rows = np.flatnonzero(train)
+    train_rows = train_rows[rng.permutation(len(train_rows))]  # shards hold mixed users
+    name = os.path.basename(folder)
+    log(f"  writing {name}: {n_train:,} train rows in {shards} shard(s), {n_test:,} test rows")
+    start = time.time()
+    for prefix, rows, count in (("train", train_rows, shards),
+                                ("test", np.flatnonzero(test), _num_shards(n_test))):
+        bounds = np.linspace(0, len(rows), count + 1).astype(int)
+        for path, lo, hi in zip(shard_paths(folder, prefix, count), bounds[:-1], bounds[1:]):
+            write_shard(schema, _take(cols, rows[lo:hi]), path)
+            log(f"    {name}/{os.path.basename(path)}: {hi - lo:,} rows "
+                f"({time.time() - start:.0f}s)")
+    schema.save(os.path.join(folder, "schema.yaml"))
+    out = {"train_rows": n_train, "test_rows": n_test, "dropped_shared_pairs": dropped,
+           "train_users": int(len(np.unique(users[train]))) if users is not None else None}
+    if label is not None:
+        out["train_label_rate"] = float(np.mean(label[train]))
+        out["test_label_rate"] = float(np.mean(label[test]))
+    return out
+
+
+def _num_shards(rows, per_shard=200_000):
+    return max(1, -(-rows // per_shard))
+
+
+def _take(cols, rows):
+    out = {}
+    for name, value in cols.items():
+        if isinstance(value, tuple):
+            out[name] = tuple(v[rows] for v in value)
+        elif isinstance(value, list):
+            out[name] = [value[i] for i in rows.tolist()]
+        else:
+            out[name] = value[rows]
+    return out
+
+
+def _write_vocabs(folder, vocabs):
+    """vocab/<feature>.txt: line i is the raw value of id i (line 0, OOV/padding, empty)."""
+    os.makedirs(os.path.join(folder, "vocab"), exist_ok=True)
+    for name, vocab in vocabs.items():
+        text = "\n".join(str(v).replace("\n", " ") for v in vocab.values) + "\n"
+        atomic_write_text(os.path.join(folder, "vocab", f"{name}.txt"), text)
+
+
+def read_vocab(path):
+    """Raw values by id from a vocab/<feature>.txt file (index 0 is OOV)."""
+    with open(path, encoding="utf-8") as f:
+        return f.read().split("\n")[:-1]
+
+
+# ---------------------------------------------------------------- impression logs (CTR)
+
+@dataclasses.dataclass
+class CtrTable:
+    """Impressions: a label, categorical columns (strings, "" = missing), numeric columns
+    (NaN = missing), and an order/time used for the split (file order when None)."""
+    label: np.ndarray
+    categorical: dict
+    numeric: dict = dataclasses.field(default_factory=dict)
+    time: np.ndarray = None
+    log_numeric: bool = True  # Criteo: log transform + buckets; else standardize + buckets
+
+
+def write_ctr_dataset(table, out_dir, *, min_count=1, hash_buckets=0, test_fraction=0.1,
+                      embedding_dim=16, num_shards=0, seed=0, dataset="ctr", log=print,
+                      extra_stats=None):
+    """Writes ranking/ (train/test TFRecords split by time or file order, schema.yaml),
+    vocab/*.txt and stats.json. Categorical columns get vocabularies with `min_count`, or with
+    `hash_buckets` > 0 are stored as strings and hashed by the reader; numeric columns become a
+    dense value and a bucket id."""
+    n = len(table.label)
+    if n == 0:
+        raise ConversionError(f"{dataset}: no valid rows to convert")
+    order_key = np.arange(n) if table.time is None else np.asarray(table.time)
+    test = time_split(order_key, test_fraction)
+    train = ~test
+    cols, specs, vocabs = {}, [], {}
+    d = embedding_dim
+    for name, raw in table.numeric.items():
+        raw = np.asarray(raw, np.float64)
+        if table.log_numeric:
+            cols[name] = log_standardize(raw, train)
+            keys = log_buckets(raw)
+        else:
+            cols[name] = standardize(raw, train)
+            keys = np.where(np.isnan(raw), "", np.char.add("v", raw.astype(str)))
+        cols[name + "_bucket"], vocabs[name + "_bucket"] = encode(keys, min_count)
+        specs.append(FeatureSpec(name, "dense", dtype="float32", group="context"))
+        specs.append(FeatureSpec(name + "_bucket", "sparse",
+                                 vocab_size=max(vocabs[name + "_bucket"].size, 2),
+                                 embedding_dim=d, group="context"))
+    for name, raw in table.categorical.items():
+        if hash_buckets:
+            cols[name] = np.asarray(raw)  # strings or UTF-8 bytes
+            specs.append(FeatureSpec(name, "sparse", hash_buckets=hash_buckets, dtype="string",
+                                     embedding_dim=d, group="context"))
+        else:
+            cols[name], vocabs[name] = encode(raw, min_count)
+            specs.append(FeatureSpec(name, "sparse", vocab_size=max(vocabs[name].size, 2),
+                                     embedding_dim=d, group="context"))
+    label = np.asarray(table.label, np.float32)
+    cols["click"] = label
+    specs.append(FeatureSpec("click", "label", dtype="float32"))
+    if table.time is not None:
+        cols["timestamp"] = np.asarray(table.time, np.int64)
+        specs.append(FeatureSpec("timestamp", "label", dtype="int64"))
+    schema = Schema(specs)
+    stats = {"dataset": dataset, "rows": int(n), "label_rate": float(label.mean()),
+             "vocab_sizes": {k: v.size for k, v in vocabs.items()}}
+    if hash_buckets:
+        stats["hash_buckets"] = hash_buckets
+    stats.update(extra_stats or {})
+    options = EventOptions(num_shards=num_shards)
+    rng = np.random.default_rng(seed)
+    with atomic_dir(out_dir) as tmp:
+        stats["ranking"] = _write_family(os.path.join(tmp, "ranking"), schema, cols, train,
+                                         test, 0, options, rng, label, None, log)
+        del stats["ranking"]["train_users"]
+        _write_vocabs(tmp, vocabs)
+        atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
+    return stats
+
+
+# ---------------------------------------------------------------- reading raw files
+
+def open_text(path, encoding="utf-8"):
+    """A text file, gzip-compressed when it ends in .gz; undecodable bytes are replaced."""
+    if path.endswith(".gz"):
+        import gzip
+        return gzip.open(path, "rt", encoding=encoding, errors="replace", newline="")
+    return open(path, encoding=encoding, errors="replace", newline="")
+
+
+def find_file(raw_dir, candidates, dataset):
+    """The first of `candidates` (names, tried with and without .gz) in raw_dir; raw_dir may
+    itself be the file."""
+    if os.path.isfile(raw_dir):
+        return raw_dir
+    if not os.path.isdir(raw_dir):
+        raise ConversionError(f"--raw_dir={raw_dir}: no such file or folder")
+    for name in candidates:
+        for path in (os.path.join(raw_dir, name), os.path.join(raw_dir, name + ".gz")):
+            if os.path.isfile(path):
+                return path
+    raise ConversionError(f"--dataset={dataset}: --raw_dir={raw_dir} holds none of "
+                          f"{list(candidates)}")
+
+
+def to_int(text):
+    """int of a decimal string that may be written as a float ("260.0"); ValueError if not."""
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not np.isfinite(value) or value != int(value):
+            raise ValueError(f"not an integer: {text!r}") from None
+        return int(value)
+
+
+def to_float(text):
+    """float, with "" (missing) as NaN; ValueError for other non-numbers."""
+    if text == "":
+        return float("nan")
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value

@@ -123,3 +123,23 @@ def test_item2vec_pairs_are_every_pair_within_the_window_once_per_direction():
     expected = sorted([(5, 6), (6, 5), (5, 7), (7, 5), (6, 7), (7, 6), (6, 8), (8, 6),
                        (7, 8), (8, 7)])
     assert pairs == expected
+
+
+@pytest.mark.parametrize("name", ["eges"])  # side-information vectors: the most dtype work
+def test_trains_under_mixed_bfloat16(name, small_world):
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model, data_dir = _train(name, small_world, steps=20)
+        assert all(v.dtype in (tf.float32, tf.int64) for v in model.variables)
+        cfg, schema, _ = _setup(name, small_world)
+        features, _ = next(iter(make_dataset(schema, os.path.join(data_dir, "test-*.tfrecord"),
+                                             8, training=False)))
+        outputs = model.serving_outputs(features)
+        assert outputs["scores"].dtype == tf.float32
+        assert np.isfinite(outputs["scores"].numpy()).all()
+        assert np.isfinite(model.evaluate(
+            make_dataset(schema, os.path.join(data_dir, "test-*.tfrecord"), 64,
+                         training=False), steps=2, verbose=0))
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)

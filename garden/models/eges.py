@@ -55,9 +55,8 @@ class EGES(skipgram.SkipGramModel):
     def read_names(self):
         return super().read_names() + list(self.cfg.side_features)
 
-    def prepare(self, train_pattern):
-        super().prepare(train_pattern)
-        columns = skipgram.read_columns(self.schema, train_pattern, self.read_names())
+    def prepare_columns(self, columns, train_pattern):
+        super().prepare_columns(columns, train_pattern)
         items = columns[self.target]
         table = np.zeros([self.num_items, len(self.cfg.side_features)], np.int64)
         path = skipgram.catalog_path(train_pattern, self.cfg.catalog)

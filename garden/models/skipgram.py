@@ -106,7 +106,11 @@ class SkipGramModel(RetrievalModel):
         return [self.target, self.cfg.sequence]
 
     def prepare(self, train_pattern):
-        columns = read_columns(self.schema, train_pattern, self.read_names())
+        self.prepare_columns(read_columns(self.schema, train_pattern, self.read_names()),
+                             train_pattern)
+
+    def prepare_columns(self, columns, train_pattern):
+        """prepare() on the training columns already read: pairs and noise counts."""
         centers, contexts = self.training_pairs(columns, self.num_items)
         if not len(centers):
             raise ValueError(f"{train_pattern}: the training sequences give no item pairs")

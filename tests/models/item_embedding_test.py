@@ -143,3 +143,16 @@ def test_trains_under_mixed_bfloat16(name, small_world):
                          training=False), steps=2, verbose=0))
     finally:
         tf.keras.mixed_precision.set_global_policy(previous)
+
+
+def test_eges_catalog_fills_side_information_and_names_missing_columns(small_world, tmp_path):
+    cfg, schema, _ = _setup("eges", small_world)
+    model = registry.build_model(cfg, schema)
+    path = tmp_path / "items.csv"
+    path.write_text("item_id,shop_id,cat_id,brand_id\n7,3,2,11\n9,1,5,40\n")
+    table = model._read_catalog(str(path), np.zeros([model.num_items, 3], np.int64))
+    assert table[7].tolist() == [2, 11, 3] and table[9].tolist() == [5, 40, 1]
+    assert not table[8].any()
+    path.write_text("item_id,cat_id\n7,2\n")
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['brand_id', 'shop_id'\]"):
+        model._read_catalog(str(path), np.zeros([model.num_items, 3], np.int64))

@@ -13,7 +13,9 @@ from layers.linear import Linear  # noqa: E402
 from layers.mlp import MLP  # noqa: E402
 from layers.mmoe import MMoE  # noqa: E402
 from layers.multi_head_attention import MultiHeadAttention  # noqa: E402
+from layers.negative_sampling import NegativeSampling  # noqa: E402
 from layers.ple import PLE  # noqa: E402
 from layers.query_attention import QueryAttention  # noqa: E402
 from layers.sampled_softmax import SampledSoftmax  # noqa: E402
 from layers.sequence_pooling import SequencePooling  # noqa: E402
+from layers.side_info_aggregation import SideInfoAggregation  # noqa: E402

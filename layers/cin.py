@@ -15,8 +15,9 @@ class CIN(tf.keras.layers.Layer):
     split_half (the paper's code, `direct=False` there, and DeepCTR's default): every layer but
     the last sends its first half of maps on to the next layer and its second half to the
     output; so those sizes must be even. Without it (the paper's text), every map goes both
-    ways. The paper's text and code use no activation in the CIN (`activation="linear"`, the
-    default here); DeepCTR uses relu and a bias per map, both available as arguments.
+    ways. The paper's equation has no activation and no bias (`activation="linear"`,
+    `use_bias=False`, the defaults here; its code makes both settings); DeepCTR uses relu and
+    a bias per map, both available as arguments.
 
     Args:
       layer_sizes: feature maps H_k per layer, e.g. [128, 128].

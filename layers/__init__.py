@@ -5,10 +5,13 @@ import os
 # TensorFlow resolves tf.keras, which it does lazily on first use.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+from layers.bilinear_interaction import BilinearInteraction  # noqa: E402
 from layers.cgc import CGC  # noqa: E402
+from layers.cin import CIN  # noqa: E402
 from layers.feature_embedding import FeatureEmbedding  # noqa: E402
 from layers.fm import FactorizationMachine  # noqa: E402
 from layers.gated_fusion import GatedFusion  # noqa: E402
+from layers.interacting_layer import InteractingLayer  # noqa: E402
 from layers.linear import Linear  # noqa: E402
 from layers.mlp import MLP  # noqa: E402
 from layers.mmoe import MMoE  # noqa: E402
@@ -17,5 +20,6 @@ from layers.negative_sampling import NegativeSampling  # noqa: E402
 from layers.ple import PLE  # noqa: E402
 from layers.query_attention import QueryAttention  # noqa: E402
 from layers.sampled_softmax import SampledSoftmax  # noqa: E402
+from layers.senet import SENet  # noqa: E402
 from layers.sequence_pooling import SequencePooling  # noqa: E402
 from layers.side_info_aggregation import SideInfoAggregation  # noqa: E402

@@ -1,0 +1,64 @@
+"""FieldRankingModel: the inputs every field-interaction CTR model shares.
+
+xDeepFM, FiBiNET and AutoInt all read the same things: one embedding per id field, stacked
+into [B, F, k] (behaviour sequences mean-pooled into one more field each when asked), the
+dense values, a first-order linear term, and a DNN over the flattened fields and dense values.
+They differ only in the interaction part, which each subclass adds in call().
+"""
+import tensorflow as tf
+
+from garden.models import features as F
+from garden.tasks.ranking import RankingModel, weight_feature
+from layers.linear import Linear
+from layers.mlp import MLP
+from layers.sequence_pooling import SequencePooling
+
+
+class FieldRankingModel(RankingModel):
+    """Base for ranking models over stacked field embeddings; see the module docstring.
+
+    `cfg` needs: embedding_dim, l2_embedding, features, use_sequences, hidden_units, dropout,
+    batch_norm. An empty hidden_units means no DNN (self.dnn is None).
+    """
+
+    def __init__(self, schema, task, cfg, use_linear=True):
+        ids, dense = F.fields(schema, cfg.features)
+        sequences = F.pick(schema, None, ("sequence",)) if cfg.use_sequences else []
+        if len(ids) + len(sequences) < 2:
+            raise ValueError(f"{type(self).__name__} interacts fields and needs at least two "
+                             f"id features, got {ids + sequences}")
+        super().__init__(ids + dense + sequences, task.label, weight_feature(schema))
+        self.ids, self.dense, self.sequences = ids, dense, sequences
+        self.embedding = F.embedding(schema, ids + sequences, cfg.embedding_dim,
+                                     cfg.l2_embedding)
+        self.pooling = SequencePooling("mean")
+        self.linear = Linear({f: schema.vocab_size(f) for f in ids}) if use_linear else None
+        self.dnn = (MLP(cfg.hidden_units, dropout=cfg.dropout, batch_norm=cfg.batch_norm)
+                    if cfg.hidden_units else None)
+
+    def field_embeddings(self, features):
+        """[B, F, k]: the id fields, then one mean-pooled field per sequence."""
+        emb = self.embedding(features)
+        fields = [emb[f] for f in self.ids]
+        fields += [self.pooling(emb[s], F.sequence_mask(features, s)) for s in self.sequences]
+        return tf.stack(fields, axis=1)
+
+    def dense_values(self, features):
+        return F.dense_input(features, self.dense)
+
+    def linear_logit(self, features, dense):
+        """[B, 1] float32 first-order term (0.0 without a linear part)."""
+        if self.linear is None:
+            return tf.constant(0.0)
+        return tf.cast(self.linear({f: features[f] for f in self.ids}, dense), tf.float32)
+
+    def dnn_output(self, flat_fields, dense, training):
+        """The DNN over [flattened fields, dense values]: [B, hidden_units[-1]]."""
+        if dense is not None:
+            flat_fields = tf.concat([flat_fields, tf.cast(dense, flat_fields.dtype)], axis=1)
+        return self.dnn(flat_fields, training=training)
+
+
+def flatten(x):
+    """[B, a, b] -> [B, a*b] with static inner sizes."""
+    return tf.reshape(x, [-1, x.shape[1] * x.shape[2]])

@@ -5,12 +5,17 @@ import os
 # TensorFlow resolves tf.keras, which it does lazily on first use.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+from layers.capsule_routing import CapsuleRouting  # noqa: E402
 from layers.feature_embedding import FeatureEmbedding  # noqa: E402
 from layers.fm import FactorizationMachine  # noqa: E402
+from layers.frequency_estimator import FrequencyEstimator  # noqa: E402
+from layers.full_softmax import FullSoftmax  # noqa: E402
 from layers.gated_fusion import GatedFusion  # noqa: E402
+from layers.in_batch_softmax import InBatchSoftmax  # noqa: E402
 from layers.linear import Linear  # noqa: E402
 from layers.mlp import MLP  # noqa: E402
 from layers.multi_head_attention import MultiHeadAttention  # noqa: E402
+from layers.nce import NCE  # noqa: E402
 from layers.query_attention import QueryAttention  # noqa: E402
 from layers.sampled_softmax import SampledSoftmax  # noqa: E402
 from layers.sequence_pooling import SequencePooling  # noqa: E402

@@ -70,6 +70,7 @@ class MIND(RetrievalModel):
         self.mlp = MLP(cfg.hidden_units, name="mlp")
         self.projection = tf.keras.layers.Dense(d, name="interest_projection")
         self.head = heads.table_head(cfg, schema.vocab_size(task.item), d)
+        self.head.build(tf.TensorShape([None, d]))  # call() never reaches the head
 
     def prepare(self, train_pattern):
         heads.prepare_unigram(self.head, self.schema, train_pattern, self.target)
@@ -97,8 +98,6 @@ class MIND(RetrievalModel):
         features, _ = batch
         vectors, mask = self.interests(features, training)
         targets = tf.cast(features[self.target], tf.int64)
-        if not self.head.built:
-            self.head.build(tf.TensorShape([None, vectors.shape[-1]]))
         target_vectors = tf.gather(self.head.item_embeddings, targets)
         vectors = tf.cast(vectors, tf.float32)
         affinity = tf.einsum("bkd,bd->bk", vectors, target_vectors)

@@ -68,11 +68,16 @@ class InBatchSoftmaxTest(tf.test.TestCase):
         items = tf.Variable(tf.random.normal([16, 4], seed=3))
         ids = tf.range(1, 17)
         optimizer = tf.keras.optimizers.Adam(0.05)
-        for _ in range(100):
+
+        @tf.function
+        def step():
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(head.loss(query, items, ids, training=True))
             grads = tape.gradient(loss, [query, items])
             optimizer.apply_gradients(zip(grads, [query, items]))
+
+        for _ in range(100):
+            step()
         scores = head([query, items]).numpy()
         self.assertAllEqual(scores.argmax(axis=1), np.arange(16))
 

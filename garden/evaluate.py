@@ -8,7 +8,8 @@ the true click probability (synthetic), the oracle AUC and the share of the
 popularity-to-oracle gap the model closes; multi-task models get these for every task
 (`click_auc`, `conversion_auc`, ...; the oracle of each task is set by task.oracle_labels)
 and the main task's under the plain keys. Retrieval: HR@K, Recall@K, NDCG@K and MRR over the
-full item corpus, beside the same metrics for recommending the most popular items.
+full item corpus, and tail Recall@K (targets outside the 20% most popular items in training;
+garden.metrics.tail_recall), beside the same metrics for recommending the most popular items.
 """
 import json
 import os
@@ -118,8 +119,13 @@ def _evaluate_retrieval(model, schema, cfg, dataset, train_pattern):
     out = {"examples": int(len(ranks))}
     out.update(metrics.retrieval_metrics(ranks, groups, cfg.eval.top_k))
     counts, _ = item_counts(schema, train_pattern, item)
-    out.update(metrics.retrieval_metrics(metrics.popularity_ranks(counts, targets), groups,
-                                         cfg.eval.top_k, prefix="popularity_"))
+    popularity = metrics.popularity_ranks(counts, targets)
+    out.update(metrics.retrieval_metrics(popularity, groups, cfg.eval.top_k,
+                                         prefix="popularity_"))
+    out.update(metrics.tail_recall(ranks, groups, targets, counts, cfg.eval.top_k))
+    out.update({k: v for k, v in metrics.tail_recall(popularity, groups, targets, counts,
+                                                     cfg.eval.top_k, prefix="popularity_")
+                .items() if k != "popularity_tail_share"})
     return out
 
 

@@ -154,6 +154,11 @@ def main(argv):
     parity = check_export(model, schema, path, os.path.join(data_dir, cfg.data.eval_pattern))
     print(f"Exported {cfg.model_name} to {path}")
     print(json.dumps(parity))
+    if model.task == "retrieval":  # item vectors and the top-K SavedModel (garden/index.py)
+        from garden import index
+        print(json.dumps(index.export_and_check(
+            model, schema, os.path.join(FLAGS.model_dir, "index"),
+            os.path.join(data_dir, cfg.data.eval_pattern))))
 
 
 def define_flags():

@@ -68,3 +68,33 @@ def popularity_ranks(counts, targets):
     counts[0] = -1  # padding never ranks
     sorted_counts = np.sort(counts)
     return len(counts) - np.searchsorted(sorted_counts, counts[targets], side="right") + 1
+
+
+def tail_items(counts, head_share=0.2):
+    """Bool per item id: True for tail items, those outside the `head_share` most popular
+    items by training count (ties: the lower id is more popular; id 0, padding, is not an
+    item; items never seen in training are tail)."""
+    counts = np.asarray(counts, np.float64)
+    n_head = int(np.ceil(head_share * (len(counts) - 1)))
+    order = np.argsort(-counts[1:], kind="stable") + 1
+    tail = np.ones(len(counts), bool)
+    tail[order[:n_head]] = False
+    tail[0] = False
+    return tail
+
+
+def tail_recall(ranks, groups, targets, counts, ks, head_share=0.2, prefix=""):
+    """Recall@K restricted to the queries whose target is a tail item (see tail_items):
+    per group (user), the share of its tail-target queries found in the top K of the full
+    corpus, averaged over the groups that have one. It asks whether a model retrieves the
+    long tail or only the popular head. Also returns `tail_share`, the share of queries with
+    a tail target. NaN when there is none."""
+    tail = tail_items(counts, head_share)[np.asarray(targets)]
+    out = {f"{prefix}tail_share": float(tail.mean())}
+    for k in ks:
+        if not tail.any():
+            out[f"{prefix}tail_recall@{k}"] = float("nan")
+            continue
+        values = retrieval_metrics(np.asarray(ranks)[tail], np.asarray(groups)[tail], [k])
+        out[f"{prefix}tail_recall@{k}"] = values[f"recall@{k}"]
+    return out

@@ -217,6 +217,11 @@ def train(cfg, model_dir, log=print, strategy=None):
     log(f"Exported to {export_dir}; a fresh process without the garden scores "
         f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
         "of the trained model")
+    if task == "retrieval":  # item vectors and a top-K SavedModel next to the export
+        from garden import index
+        index_info = index.export_and_check(model, schema, os.path.join(model_dir, "index"),
+                                            os.path.join(data_dir, cfg.data.eval_pattern))
+        log(f"Item index and top-K SavedModel in {index_info['path']}: {index_info}")
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
               "data": {"train_records": scan.total, "corrupt_files": scan.corrupt,
                        **(counters.values() if counters is not None else {})},
@@ -224,6 +229,8 @@ def train(cfg, model_dir, log=print, strategy=None):
                         "examples_per_second": progress.steady_rate(),
                         "epoch_examples_per_second": progress.rates},
               "export": {"path": export_dir, **parity}}
+    if task == "retrieval":
+        result["index"] = index_info
     atomic_write_text(os.path.join(model_dir, "metrics.json"), json.dumps(result, indent=2))
     return result
 

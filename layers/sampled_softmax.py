@@ -20,8 +20,11 @@ class SampledSoftmax(tf.keras.layers.Layer):
       dim: size of the query and item vectors.
       num_sampled: negatives per batch.
       sampler: "log_uniform" (ids are popularity ranks, as the garden's vocabularies are),
-        "uniform", or "unigram" (proportional to `unigram_counts`, one per item id, row 0
-        ignored).
+        "uniform", or "unigram": proportional to count + 1 (add-one, so an item unseen in
+        training can still be a target), drawn with replacement. The counts, one per item id
+        (row 0 ignored), live in the non-trainable weight `item_counts`: from
+        `unigram_counts` if given, else set with `set_unigram_counts` (a model's
+        prepare(train_pattern) does it from the training data), so they are checkpointed.
     Call(query [B, dim]) -> logits [B, num_items] float32.
     loss(query [B, dim], targets [B] int, training) -> per-example loss [B] float32.
     """
@@ -34,8 +37,8 @@ class SampledSoftmax(tf.keras.layers.Layer):
         if num_items < 2 or not 1 <= num_sampled < num_items:
             raise ValueError(f"need num_items >= 2 and 1 <= num_sampled < num_items, got "
                              f"num_items={num_items}, num_sampled={num_sampled}")
-        if (sampler == "unigram") != (unigram_counts is not None):
-            raise ValueError("unigram_counts is required by, and only by, sampler='unigram'")
+        if sampler != "unigram" and unigram_counts is not None:
+            raise ValueError("unigram_counts is only used by sampler='unigram'")
         if unigram_counts is not None and len(unigram_counts) != num_items:
             raise ValueError(f"unigram_counts needs {num_items} entries, got "
                              f"{len(unigram_counts)}")
@@ -55,7 +58,22 @@ class SampledSoftmax(tf.keras.layers.Layer):
         self.item_biases = self.add_weight(name="item_biases", shape=(self.num_items,),
                                            dtype="float32", initializer="zeros",
                                            experimental_autocast=False)
+        if self.sampler == "unigram":
+            self.item_counts = self.add_weight(
+                name="item_counts", shape=(self.num_items,), dtype="float32", trainable=False,
+                initializer=tf.keras.initializers.Constant(self.unigram_counts or 0.0),
+                experimental_autocast=False)
         super().build(input_shape)
+
+    def set_unigram_counts(self, counts):
+        """Stores the per-item training counts the unigram sampler draws from."""
+        if self.sampler != "unigram":
+            raise ValueError(f"set_unigram_counts needs sampler='unigram', not {self.sampler!r}")
+        if len(counts) != self.num_items:
+            raise ValueError(f"unigram counts need {self.num_items} entries, got {len(counts)}")
+        if not self.built:
+            self.build(tf.TensorShape([None, self.dim]))
+        self.item_counts.assign(tf.cast(counts, tf.float32))
 
     def call(self, query):
         logits = tf.matmul(tf.cast(query, tf.float32), self.item_embeddings, transpose_b=True)
@@ -85,8 +103,14 @@ class SampledSoftmax(tf.keras.layers.Layer):
             return tf.random.log_uniform_candidate_sampler(**common)
         if self.sampler == "uniform":
             return tf.random.uniform_candidate_sampler(**common)
-        return tf.random.fixed_unigram_candidate_sampler(
-            unigrams=self.unigram_counts[1:], **common)
+        # From the counts variable (fixed_unigram_candidate_sampler wants Python floats):
+        # with replacement, so the expected count of an item is num_sampled * p.
+        probs = self.item_counts[1:] + 1.0
+        probs = probs / tf.reduce_sum(probs)
+        sampled = tf.random.categorical(tf.math.log(probs)[None, :], self.num_sampled,
+                                        dtype=tf.int64)[0]
+        return (sampled, self.num_sampled * tf.gather(probs, shifted_labels),
+                self.num_sampled * tf.gather(probs, sampled))
 
     def get_config(self):
         config = super().get_config()

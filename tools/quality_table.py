@@ -16,13 +16,23 @@ import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 from garden import config, data, registry, train
 
 # Extra rows: (row label, registered model, params_override).
-VARIANTS = {"ranking": [], "retrieval": []}
+VARIANTS = {"ranking": [], "retrieval": [
+    ("youtube_dnn / nce", "youtube_dnn", "model.head=nce"),
+    ("youtube_dnn / full softmax", "youtube_dnn", "model.head=full_softmax"),
+    ("youtube_dnn / unigram sampler", "youtube_dnn", "model.sampler=unigram"),
+    ("two_tower / in-batch, no logQ", "two_tower", "model.logq_correction=false"),
+    ("two_tower / in-batch, hits kept", "two_tower", "model.remove_accidental_hits=false"),
+    ("two_tower / mixed negatives", "two_tower", "model.head=mixed"),
+    ("two_tower / full softmax", "two_tower", "model.head=full_softmax"),
+    ("mind / full softmax", "mind", "model.head=full_softmax"),
+]}
 
 COLUMNS = {
     "ranking": [("AUC", "auc"), ("logloss", "logloss"), ("GAUC", "gauc"),
                 ("gap to oracle AUC", "oracle_gap"), ("train ex/s", "examples_per_second")],
     "retrieval": [("HR@50", "hr@50"), ("Recall@50", "recall@50"), ("NDCG@50", "ndcg@50"),
-                  ("MRR", "mrr"), ("train ex/s", "examples_per_second")],
+                  ("MRR", "mrr"), ("tail Recall@50", "tail_recall@50"),
+                  ("train ex/s", "examples_per_second")],
 }
 
 
@@ -66,7 +76,8 @@ def baseline_row(family, values):
                                           f"{values['oracle_auc'] - values['popularity_auc']:.4f}",
                                           ""])
     return ("popularity", [f"{values[f'popularity_{k}']:.4f}" for k in
-                           ("hr@50", "recall@50", "ndcg@50", "mrr")] + [""])
+                           ("hr@50", "recall@50", "ndcg@50", "mrr", "tail_recall@50")]
+            + [""])
 
 
 def main():

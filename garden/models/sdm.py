@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from garden.config import ConfigError, check_positive
 from garden.models import features as F
+from garden.models import heads
 from garden.registry import register_model
 from garden.tasks.retrieval import RetrievalModel
 from layers.gated_fusion import GatedFusion
@@ -70,6 +71,10 @@ class SDM(RetrievalModel):
         self.gate = GatedFusion()
         self.head = SampledSoftmax(schema.vocab_size(task.item), d, cfg.num_sampled,
                                    cfg.sampler)
+        self.schema = schema
+
+    def prepare(self, train_pattern):
+        heads.prepare_unigram(self.head, self.schema, train_pattern, self.target)
 
     def call(self, features, training=False):
         emb = self.embedding(features)

@@ -29,10 +29,30 @@ class RetrievalModel(GardenModel):
 
     def scores(self, features):
         """Logits of every item for each query: [B, num_items] float32 (item 0 at -inf)."""
-        return self.head(self(features, training=False))
+        return self.corpus_scores(self(features, training=False))
+
+    @property
+    def query_shape(self):
+        """Shape of one query vector, what call returns per example: (d,) by default."""
+        return (self.head.dim,)
+
+    def corpus_scores(self, query):
+        """Query vectors (what call returns) -> [B, num_items] float32 logits."""
+        return self.head(query)
+
+    def index_items(self):
+        """[num_items, d'] float32 item vectors for a nearest-neighbour index: the dot product
+        with index_queries(query) is corpus_scores(query). Default: a table head's
+        embeddings with the item bias as one more column (the query gets a 1 there)."""
+        return tf.concat([self.head.item_embeddings, self.head.item_biases[:, None]], axis=1)
+
+    def index_queries(self, query):
+        """Query vectors [..., d] -> index query vectors [..., d'] (TensorFlow ops only)."""
+        query = tf.cast(query, tf.float32)
+        return tf.concat([query, tf.ones_like(query[..., :1])], axis=-1)
 
     def serving_outputs(self, features, k=None):
         query = tf.cast(self(features, training=False), tf.float32)
-        top = tf.math.top_k(self.head(query), k=self.top_k if k is None else k)
+        top = tf.math.top_k(self.corpus_scores(query), k=self.top_k if k is None else k)
         return {"query_vector": query, "item_ids": tf.cast(top.indices, tf.int64),
                 "scores": top.values}

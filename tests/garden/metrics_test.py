@@ -43,6 +43,22 @@ class MetricsTest(tf.test.TestCase):
         self.assertAllEqual(metrics.popularity_ranks(counts, np.array([2, 3, 1, 4])),
                             [1, 1, 3, 4])
 
+    def test_tail_items_and_tail_recall_hand_worked(self):
+        # 10 items: the 2 most counted (ids 3 and 1) are the head; ties favour the lower id.
+        counts = np.array([0, 50, 5, 60, 5, 5, 1, 0, 2, 2, 3])
+        tail = metrics.tail_items(counts)
+        self.assertAllEqual(np.flatnonzero(~tail[1:]) + 1, [1, 3])
+        self.assertFalse(tail[0])
+        targets = np.array([1, 2, 7, 3, 9])
+        ranks = np.array([1, 10, 80, 2, 3])
+        groups = np.array([5, 5, 5, 6, 6])
+        out = metrics.tail_recall(ranks, groups, targets, counts, [50])
+        # Tail queries: user 5 targets 2 (rank 10) and 7 (rank 80): 1 of 2; user 6: 9 (rank 3).
+        self.assertAllClose(out["tail_recall@50"], (0.5 + 1.0) / 2)
+        self.assertAllClose(out["tail_share"], 3 / 5)
+        none = metrics.tail_recall(ranks[[0, 3]], groups[[0, 3]], targets[[0, 3]], counts, [50])
+        self.assertTrue(np.isnan(none["tail_recall@50"]))
+
 
 if __name__ == "__main__":
     tf.test.main()

@@ -47,7 +47,21 @@ class SampledSoftmaxTest(tf.test.TestCase, parameterized.TestCase):
         with self.assertRaisesRegex(ValueError, "num_sampled"):
             SampledSoftmax(10, 2, num_sampled=10)
         with self.assertRaisesRegex(ValueError, "unigram_counts"):
-            SampledSoftmax(10, 2, num_sampled=2, sampler="unigram")
+            SampledSoftmax(10, 2, num_sampled=2, sampler="uniform", unigram_counts=[1] * 10)
+        with self.assertRaisesRegex(ValueError, "sampler='unigram'"):
+            SampledSoftmax(10, 2, num_sampled=2).set_unigram_counts([1] * 10)
+
+    def test_unigram_sampler_draws_from_the_counts_variable(self):
+        head = SampledSoftmax(num_items=4, dim=2, num_sampled=3, sampler="unigram")
+        head.set_unigram_counts([0.0, 7.0, 1.0, 0.0])  # add-one: 8 : 2 : 1 over items 1..3
+        self.assertIn(head.item_counts, head.non_trainable_variables)
+        sample = tf.function(head._sample)
+        draws = np.concatenate([sample(tf.constant([[0], [2]], tf.int64))[0].numpy()
+                                for _ in range(500)])
+        share = np.bincount(draws + 1, minlength=4)[1:] / len(draws)
+        self.assertAllClose(share, [8 / 11, 2 / 11, 1 / 11], atol=0.04)
+        _, true_expected, _ = head._sample(tf.constant([[0], [2]], tf.int64))
+        self.assertAllClose(true_expected, [[3 * 8 / 11], [3 / 11]])
 
     def test_config_round_trip(self):
         contract.assert_config_round_trip(self, SampledSoftmax(

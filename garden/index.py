@@ -1,0 +1,163 @@
+"""Item vectors and a top-K SavedModel for a trained retrieval model.
+
+    export_index(model, out_dir) writes
+      out_dir/item_vectors.npy   float32 [num_items - 1, d'], the corpus without padding row 0
+      out_dir/item_ids.npy       int64 [num_items - 1], the item id of each row
+      out_dir/top_k/<version>/   SavedModel (loads with TensorFlow alone)
+
+The item vectors are model.index_items(): the dot product of an index query
+(model.index_queries of the query SavedModel's `query_vector`) with an item's row is the
+model's score of that item, so any maximum-inner-product index over them (ScaNN, FAISS)
+retrieves what the model ranks. For table heads the index query is [query_vector, 1] and the
+last column holds the item bias; for two towers it is the normalized query / temperature.
+
+The top-K SavedModel, built on TFRS `factorized_top_k.BruteForce`, has one signature
+    top_k(query_vector [B, d] float32, or [B, K, d] for multi-interest models, k int32 scalar)
+      -> {"item_ids": [B, k] int64, "scores": [B, k] float32}
+with k chosen per request, 1 <= k <= max_k. A multi-interest query (MIND) retrieves the k
+best items of each interest and returns the k best of their union, an item scored by its
+best interest: exactly the top k over all items by that score.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
+import tensorflow as tf  # noqa: E402
+import tensorflow_recommenders as tfrs  # noqa: E402
+
+from input.atomic import make_temp_dir  # noqa: E402
+
+
+def _union_top_k(scores, ids, k):
+    """scores, ids [B, M] (several candidate lists side by side) -> the k best distinct ids."""
+    order = tf.argsort(scores, axis=1, direction="DESCENDING", stable=True)
+    scores = tf.gather(scores, order, batch_dims=1)
+    ids = tf.gather(ids, order, batch_dims=1)
+    m = tf.shape(ids)[1]
+    earlier = tf.linalg.band_part(tf.ones([m, m], tf.bool), -1, 0) & ~tf.eye(m, dtype=tf.bool)
+    repeated = tf.reduce_any((ids[:, :, None] == ids[:, None, :]) & earlier[None], axis=2)
+    scores = tf.where(repeated, scores.dtype.min, scores)
+    top = tf.math.top_k(scores, k=k)
+    return top.values, tf.gather(ids, top.indices, batch_dims=1)
+
+
+def top_k_module(model, max_k):
+    """A tf.Module holding the index (BruteForce over model.index_items()) and top_k."""
+    vectors = tf.cast(model.index_items(), tf.float32)[1:]  # row 0 is padding
+    ids = tf.range(1, tf.shape(vectors)[0] + 1, dtype=tf.int64)
+    if not 1 <= max_k <= vectors.shape[0]:
+        raise ValueError(f"max_k must be in 1..{vectors.shape[0]} (the corpus), got {max_k}")
+    brute_force = tfrs.layers.factorized_top_k.BruteForce(k=max_k)
+    brute_force.index(vectors, ids)
+    query_shape = [None] + list(model.query_shape)
+    module = tf.Module()
+    module.index_variables = list(brute_force.variables)
+
+    @tf.function(input_signature=[tf.TensorSpec(query_shape, tf.float32, name="query_vector"),
+                                  tf.TensorSpec([], tf.int32, name="k")])
+    def top_k(query_vector, k):
+        tf.debugging.assert_greater_equal(k, 1, message="k must be >= 1")
+        tf.debugging.assert_less_equal(k, max_k, message=f"k must be <= max_k = {max_k}")
+        queries = model.index_queries(query_vector)
+        if len(query_shape) == 2:
+            scores, items = brute_force(queries, k=k)
+        else:
+            interests, dim = query_shape[1], queries.shape[-1]
+            scores, items = brute_force(tf.reshape(queries, [-1, dim]), k=k)
+            scores, items = _union_top_k(tf.reshape(scores, [-1, interests * k]),
+                                         tf.reshape(items, [-1, interests * k]), k)
+        return {"item_ids": items, "scores": scores}
+
+    module.top_k = top_k
+    return module, vectors.numpy(), ids.numpy()
+
+
+def export_index(model, out_dir, max_k=None):
+    """Writes the item vectors and the top-K SavedModel (see the module docstring); returns
+    the SavedModel's path."""
+    max_k = max_k or model.top_k
+    module, vectors, ids = top_k_module(model, max_k)
+    os.makedirs(out_dir, exist_ok=True)
+    np.save(os.path.join(out_dir, "item_vectors.npy"), vectors)
+    np.save(os.path.join(out_dir, "item_ids.npy"), ids)
+    base = os.path.join(out_dir, "top_k")
+    os.makedirs(base, exist_ok=True)
+    versions = [int(n) for n in os.listdir(base) if n.isdigit()]
+    final = os.path.join(base, str(max(versions, default=0) + 1))
+    tmp = make_temp_dir(final)
+    try:
+        tf.saved_model.save(module, tmp, signatures={"top_k": module.top_k})
+        os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+# A fresh interpreter with TensorFlow and numpy only, as a serving process would be.
+_RETRIEVER = r"""
+import sys
+import numpy as np
+import tensorflow as tf
+path, queries, out = sys.argv[1:4]
+top_k = tf.saved_model.load(path).signatures["top_k"]
+q = tf.constant(np.load(queries))
+results = {}
+for k in (1, int(sys.argv[4])):
+    outputs = top_k(query_vector=q, k=tf.constant(k))
+    results[f"ids{k}"], results[f"scores{k}"] = outputs["item_ids"].numpy(), outputs["scores"].numpy()
+try:
+    top_k(query_vector=q, k=tf.constant(int(sys.argv[4]) + 1))
+    results["too_large_k_rejected"] = np.array(False)
+except tf.errors.InvalidArgumentError:
+    results["too_large_k_rejected"] = np.array(True)
+assert not any(m == "garden" or m.startswith(("garden.", "input.", "layers.",
+                                              "tensorflow_recommenders"))
+               for m in sys.modules), "the retriever imported the garden or TFRS"
+np.savez(out, **results)
+"""
+
+
+def check_index(model, features, index_path, max_k=None):
+    """Retrieves for `features` with the top-K SavedModel in a fresh process and compares
+    with the model's own top-K over the whole corpus (serving_outputs).
+
+    Returns {"queries", "max_abs_diff" (scores), "id_agreement" (share of equal ids; ties can
+    swap two items of equal score), "too_large_k_rejected"}.
+    """
+    max_k = max_k or model.top_k
+    query = tf.function(lambda f: model(f, training=False))(features).numpy()
+    expected = {k: tf.function(lambda f, k=k: model.serving_outputs(f, k=k))(features)
+                for k in (1, max_k)}
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(os.path.join(tmp, "queries.npy"), query.astype(np.float32))
+        out = os.path.join(tmp, "results.npz")
+        result = subprocess.run([sys.executable, "-c", _RETRIEVER, os.path.abspath(index_path),
+                                 os.path.join(tmp, "queries.npy"), out, str(max_k)], cwd=tmp,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"retrieving with {index_path} in a fresh process failed:\n"
+                               f"{result.stderr[-3000:]}")
+        actual = dict(np.load(out))
+    worst, same, total = 0.0, 0, 0
+    for k, outputs in expected.items():
+        worst = max(worst, float(np.max(np.abs(actual[f"scores{k}"]
+                                               - outputs["scores"].numpy()))))
+        same += int(np.sum(actual[f"ids{k}"] == outputs["item_ids"].numpy()))
+        total += actual[f"ids{k}"].size
+    return {"queries": int(len(query)), "max_abs_diff": worst, "id_agreement": same / total,
+            "too_large_k_rejected": bool(actual["too_large_k_rejected"])}
+
+
+def export_and_check(model, schema, out_dir, pattern, num_examples=256):
+    """export_index, then check_index on the first held-out examples of `pattern`."""
+    from input.reader import list_files, parse_batch
+    path = export_index(model, out_dir)
+    records = [r.numpy() for r in tf.data.TFRecordDataset(list_files(pattern)).take(num_examples)]
+    features, _ = parse_batch(schema, tf.constant(records), with_labels=False,
+                              names=model.feature_names)
+    return {"path": path, **check_index(model, features, path)}

@@ -5,12 +5,17 @@ import os
 # TensorFlow resolves tf.keras, which it does lazily on first use.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+from layers.cross import CrossNetwork  # noqa: E402
+from layers.cross_mix import CrossMix  # noqa: E402
 from layers.feature_embedding import FeatureEmbedding  # noqa: E402
+from layers.ffm import FieldAwareFM  # noqa: E402
 from layers.fm import FactorizationMachine  # noqa: E402
 from layers.gated_fusion import GatedFusion  # noqa: E402
+from layers.inner_product import InnerProduct  # noqa: E402
 from layers.linear import Linear  # noqa: E402
 from layers.mlp import MLP  # noqa: E402
 from layers.multi_head_attention import MultiHeadAttention  # noqa: E402
+from layers.outer_product import OuterProduct  # noqa: E402
 from layers.query_attention import QueryAttention  # noqa: E402
 from layers.sampled_softmax import SampledSoftmax  # noqa: E402
 from layers.sequence_pooling import SequencePooling  # noqa: E402

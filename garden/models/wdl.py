@@ -51,7 +51,8 @@ class WideDeep(FieldModel):
             if rows > MAX_CROSS_ROWS:
                 raise ValueError(f"model.wide_crosses: {cross!r} has {rows:,} ids, more than "
                                  f"{MAX_CROSS_ROWS:,}")
-            self.crosses.append((cross, a, b, schema.vocab_size(b), rows))
+            # The id feature's name names its weight table: no ":" in TensorFlow names.
+            self.crosses.append((f"{a}_x_{b}", a, b, schema.vocab_size(b), rows))
         self.feature_names = sorted(set(self.feature_names)
                                     | {n for _, a, b, _, _ in self.crosses for n in (a, b)})
         vocab = {f: schema.vocab_size(f) for f in self.ids}

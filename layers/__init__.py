@@ -9,12 +9,16 @@ from layers.bilinear_interaction import BilinearInteraction  # noqa: E402
 from layers.capsule_routing import CapsuleRouting  # noqa: E402
 from layers.cgc import CGC  # noqa: E402
 from layers.cin import CIN  # noqa: E402
+from layers.cross import CrossNetwork  # noqa: E402
+from layers.cross_mix import CrossMix  # noqa: E402
 from layers.feature_embedding import FeatureEmbedding  # noqa: E402
+from layers.ffm import FieldAwareFM  # noqa: E402
 from layers.fm import FactorizationMachine  # noqa: E402
 from layers.frequency_estimator import FrequencyEstimator  # noqa: E402
 from layers.full_softmax import FullSoftmax  # noqa: E402
 from layers.gated_fusion import GatedFusion  # noqa: E402
 from layers.in_batch_softmax import InBatchSoftmax  # noqa: E402
+from layers.inner_product import InnerProduct  # noqa: E402
 from layers.interacting_layer import InteractingLayer  # noqa: E402
 from layers.linear import Linear  # noqa: E402
 from layers.mlp import MLP  # noqa: E402
@@ -22,6 +26,7 @@ from layers.mmoe import MMoE  # noqa: E402
 from layers.multi_head_attention import MultiHeadAttention  # noqa: E402
 from layers.nce import NCE  # noqa: E402
 from layers.negative_sampling import NegativeSampling  # noqa: E402
+from layers.outer_product import OuterProduct  # noqa: E402
 from layers.ple import PLE  # noqa: E402
 from layers.query_attention import QueryAttention  # noqa: E402
 from layers.sampled_softmax import SampledSoftmax  # noqa: E402

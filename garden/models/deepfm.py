@@ -1,36 +1,22 @@
 """DeepFM (Guo et al., IJCAI 2017): FM and a DNN over shared field embeddings."""
 import dataclasses
-from typing import List
 
 import tensorflow as tf
 
-from garden.config import ConfigError, check_positive
-from garden.models import features as F
+from garden.models.fields import DeepConfig, FieldModel, flat_input
 from garden.registry import register_model
-from garden.tasks.ranking import RankingModel, weight_feature
 from layers.fm import FactorizationMachine
 from layers.linear import Linear
 from layers.mlp import MLP
-from layers.sequence_pooling import SequencePooling
 
 
 @dataclasses.dataclass
-class DeepFMConfig:
-    embedding_dim: int = 16
-    hidden_units: List[int] = dataclasses.field(default_factory=lambda: [256, 128])
-    dropout: float = 0.0
-    batch_norm: bool = False
-    l2_embedding: float = 1e-6  # on the rows a batch looks up
-    features: List[str] = dataclasses.field(default_factory=list)  # empty: every sparse/dense
-    use_sequences: bool = False  # mean-pool each behaviour sequence into one more field
-
-    def __post_init__(self):
-        check_positive(self, "model", "embedding_dim", "hidden_units")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+class DeepFMConfig(DeepConfig):
+    """embedding_dim, l2_embedding, features, use_sequences, hidden_units, dropout, batch_norm
+    (garden/models/fields.py)."""
 
 
-class DeepFM(RankingModel):
+class DeepFM(FieldModel):
     """logit = linear(ids, dense) + FM(field embeddings) + DNN(field embeddings, dense).
 
     The linear part weighs every id and dense value; FM takes the pairwise inner products of
@@ -39,30 +25,18 @@ class DeepFM(RankingModel):
     """
 
     def __init__(self, schema, task, cfg):
-        ids, dense = F.fields(schema, cfg.features)
-        sequences = F.pick(schema, None, ("sequence",)) if cfg.use_sequences else []
-        super().__init__(ids + dense + sequences, task.label, weight_feature(schema))
-        self.ids, self.dense, self.sequences = ids, dense, sequences
-        self.embedding = F.embedding(schema, ids + sequences, cfg.embedding_dim,
-                                     cfg.l2_embedding)
-        self.linear = Linear({f: schema.vocab_size(f) for f in ids})
+        super().__init__(schema, task, cfg)
+        self.linear = Linear({f: schema.vocab_size(f) for f in self.ids})
         self.fm = FactorizationMachine()
-        self.pooling = SequencePooling("mean")
         self.dnn = MLP(cfg.hidden_units, dropout=cfg.dropout, batch_norm=cfg.batch_norm)
         self.logit = tf.keras.layers.Dense(1, dtype="float32", name="logit")
 
     def call(self, features, training=False):
-        emb = self.embedding(features)
-        fields = [emb[f] for f in self.ids]
-        fields += [self.pooling(emb[s], F.sequence_mask(features, s)) for s in self.sequences]
-        stacked = tf.stack(fields, axis=1)  # [B, F, k]
-        dense = F.dense_input(features, self.dense)
-        linear = self.linear({f: features[f] for f in self.ids}, dense)
-        deep_in = tf.reshape(stacked, [-1, stacked.shape[1] * stacked.shape[2]])
-        if dense is not None:
-            deep_in = tf.concat([deep_in, tf.cast(dense, deep_in.dtype)], axis=1)
-        logit = (tf.cast(linear, tf.float32) + self.fm(stacked)
-                 + self.logit(self.dnn(deep_in, training=training)))
+        stacked = self.field_embeddings(features)  # [B, F, k]
+        dense = self.dense_values(features)
+        linear = self.linear(self.linear_ids(features), dense)
+        deep = self.dnn(flat_input(stacked, dense), training=training)
+        logit = tf.cast(linear, tf.float32) + self.fm(stacked) + self.logit(deep)
         return tf.squeeze(logit, axis=1)
 
 

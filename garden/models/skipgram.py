@@ -127,6 +127,17 @@ class SkipGramModel(RetrievalModel):
         """Every item's input vector: numpy [num_items, d] (row 0 is padding)."""
         return self.item_vectors(tf.range(self.num_items, dtype=tf.int64)).numpy()
 
+    def index_items(self):
+        """The head's context vectors with its additive term (log P_n, or 0) as one more
+        column; items the head never scores (padding, zero count) get a zero vector and the
+        float32 minimum, as in the head's own scores."""
+        head = self.head
+        known = head.log_noise > head.log_noise.dtype.min
+        bias = tf.where(known, head.log_noise if head.noise_correction else 0.0,
+                        head.log_noise.dtype.min)
+        vectors = tf.where(known[:, None], head.context_embeddings, 0.0)
+        return tf.concat([vectors, bias[:, None]], axis=1)
+
     def call(self, features, training=False):
         ids = features[self.cfg.sequence]
         lengths = features[f"{self.cfg.sequence}_len"]

@@ -5,8 +5,10 @@
 
 Without --data_dir it trains on the synthetic world (generated once, then cached); without
 --model_dir it picks a fresh folder under ./runs and prints it. The model folder receives
-config.yaml (the resolved config), TensorBoard events (train/), checkpoints/, metrics.json and
-export/<version>/.
+config.yaml (the resolved config), TensorBoard events (train/, eval/, embeddings/),
+checkpoints/, metrics.json, embeddings/ (projector files, health plots; see
+garden/check_embeddings.py), calibration.json and reliability.png with --calibrate, and
+export/<model>/<version>/.
 """
 import json
 import os
@@ -20,6 +22,7 @@ import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
 from garden import config as config_lib  # noqa: E402
+from garden import calibration, check_embeddings  # noqa: E402
 from garden import data, distribute, evaluate, export, optimizers, registry  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
 from input.reader import count_records, list_files, make_dataset, validate_files  # noqa: E402
@@ -173,6 +176,13 @@ def train(cfg, model_dir, log=print, strategy=None):
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "checkpoints"),
                                          max_to_keep=3)
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    if chief and not latest and cfg.train.strategy == "one_device":
+        # The initial item tables, for the embedding check's "rows never updated". Only on a
+        # single device: building before fit under a cluster strategy is not symmetric.
+        with strategy.scope():
+            evaluate.build_with_batch(model, schema, os.path.join(data_dir,
+                                                                  cfg.data.eval_pattern))
+        check_embeddings.save_initial_tables(model, cfg.task.item, model_dir)
     if latest:
         checkpoint.restore(latest)
         log(f"Resumed from {latest} (epoch {int(epoch_var.numpy())})")
@@ -214,20 +224,44 @@ def train(cfg, model_dir, log=print, strategy=None):
         for key, value in values.items():
             tf.summary.scalar(key.replace("@", "_at_"), value, step=cfg.train.epochs)
     writer.flush()
+    extra = after_training(cfg, model, schema, data_dir, model_dir, values, log)
 
-    export_dir = export.export_model(model, schema, os.path.join(model_dir, "export"))
-    parity = export.check_export(model, schema, export_dir,
-                                 os.path.join(data_dir, cfg.data.eval_pattern))
-    log(f"Exported to {export_dir}; a fresh process without the garden scores "
+    parity = export.export_run(cfg, model, schema, data_dir, model_dir, metrics=values)
+    log(f"Exported to {parity['path']}; a fresh process without the garden scores "
         f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
         "of the trained model")
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
               "train": {"seconds": train_seconds,
                         "examples_per_second": progress.steady_rate(),
                         "epoch_examples_per_second": progress.rates},
-              "export": {"path": export_dir, **parity}}
+              "export": parity, **extra}
     atomic_write_text(os.path.join(model_dir, "metrics.json"), json.dumps(result, indent=2))
     return result
+
+
+def after_training(cfg, model, schema, data_dir, model_dir, values, log):
+    """Embedding health and projector files; calibration and base AUC when configured.
+    Returns the entries they add to metrics.json (base_auc goes into `values`)."""
+    extra = {}
+    try:
+        extra["projector"] = check_embeddings.write_projector(model, schema, cfg, data_dir,
+                                                              model_dir)
+        report = check_embeddings.check_model(model, schema, cfg, data_dir, model_dir)
+    except ValueError as e:  # e.g. too few items for kNN: report it, do not lose the run
+        report = {"passed": False, "error": str(e)}
+        log(f"Embedding check skipped: {e}")
+    else:
+        log("Embedding health:")
+        log(check_embeddings.format_report(report))
+    extra["embeddings"] = report
+    if cfg.eval.calibrate:
+        extra["calibration"] = calibration.calibrate(model, schema, cfg, data_dir,
+                                                     cfg.eval.calibrate, model_dir)
+        log(calibration.format_report(extra["calibration"]))
+    if cfg.eval.base_auc:
+        from garden import base_model
+        values.update(base_model.base_auc(cfg, schema, data_dir, values.get("auc"), log))
+    return extra
 
 
 FLAGS = flags.FLAGS
@@ -243,6 +277,10 @@ def main(argv):
         overrides["train.batch_size"] = FLAGS.batch_size
     if FLAGS.data_dir:
         overrides["data.data_dir"] = FLAGS.data_dir
+    if FLAGS.calibrate is not None:
+        overrides["eval.calibrate"] = FLAGS.calibrate
+    if FLAGS.base_auc is not None:
+        overrides["eval.base_auc"] = FLAGS.base_auc
     for flag in ("strategy", "mixed_precision", "tpu"):
         if getattr(FLAGS, flag) is not None:
             overrides[f"train.{flag}"] = getattr(FLAGS, flag)
@@ -279,6 +317,11 @@ def define_flags():
     flags.DEFINE_enum("mixed_precision", None, ["float32", "bfloat16"],
                       "Overrides train.mixed_precision.")
     flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+    flags.DEFINE_enum("calibrate", None, ["platt", "isotonic"], "Ranking: fit a calibrator on "
+                      "half of the eval split after training, report on the other half, bake "
+                      "it into the export (overrides eval.calibrate).")
+    flags.DEFINE_bool("base_auc", None, "Ranking: also train the model on user and context "
+                      "features only and report its AUC (overrides eval.base_auc).")
     flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices "
                          "(lets --strategy=mirrored run on a machine without GPUs).")
 

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from garden import metrics, optimizers, registry
-from input.reader import make_dataset
+from input.reader import count_records, make_dataset
 
 BASE_GROUPS = ("user", "context")
 
@@ -49,12 +49,14 @@ def base_auc(cfg, schema, data_dir, full_auc=None, log=print):
         return blank_non_base(schema, features), labels
 
     train = make_dataset(schema, train_pattern, cfg.train.batch_size, training=True,
-                         shuffle_buffer=cfg.data.shuffle_buffer, seed=cfg.train.seed).map(blank)
+                         shuffle_buffer=cfg.data.shuffle_buffer, seed=cfg.train.seed,
+                         repeat=True).map(blank)
+    steps = -(-count_records(train_pattern) // cfg.train.batch_size)
     model = registry.build_model(cfg, schema)
     model.prepare(train_pattern)
     model.compile(optimizer=optimizers.make(cfg.train.optimizer, cfg.train.learning_rate),
                   steps_per_execution=cfg.train.steps_per_execution)
-    model.fit(train, epochs=cfg.train.epochs, verbose=0)
+    model.fit(train, epochs=cfg.train.epochs, steps_per_epoch=steps, verbose=0)
     predict = tf.function(lambda f: model.predict_proba(blank_non_base(schema, f)))
     probs, labels = [], []
     for features, batch_labels in make_dataset(schema, eval_pattern, cfg.eval.batch_size,

@@ -331,8 +331,11 @@ def main(argv):
                  "(export first, or name one with --export_dir)")
     names, text = saved_model_signatures(path)
     print(text)
-    parity = check_export(model, schema, path, eval_pattern, FLAGS.num_examples,
-                          outputs_fn=serving_outputs_fn(model, FLAGS.model_dir))
+    try:
+        parity = check_export(model, schema, path, eval_pattern, FLAGS.num_examples,
+                              outputs_fn=serving_outputs_fn(model, FLAGS.model_dir))
+    except RuntimeError as e:  # an output missing, or the SavedModel does not load
+        sys.exit(f"--check failed: {e}")
     report = {"path": path, "signatures": names, **parity,
               "passed": parity["max_abs_diff"] <= FLAGS.tolerance}
     print(json.dumps(report))

@@ -55,11 +55,14 @@ def item_tables(model, item):
     output item vectors ("item_output")."""
     tables = {}
     for layer in model.submodules:
-        # Width 1 is a linear part's per-id weight (layers.linear), not an embedding.
-        if isinstance(layer, FeatureEmbedding) and item in layer.features and layer.built \
-                and layer.tables[layer.features[item]][1] > 1:
+        if not isinstance(layer, FeatureEmbedding) or not layer.built:
+            continue
+        # The table is named after its owner, the item feature (SDM reads it only through
+        # the sequences that share it). Width 1 is a linear part's per-id weight
+        # (layers.linear), not an embedding.
+        if item in layer.embeddings and layer.tables[item][1] > 1:
             name = item if item not in tables else f"{layer.name}/{item}"
-            tables[name] = layer.embeddings[layer.features[item]]
+            tables[name] = layer.embeddings[item]
     head = getattr(model, "head", None)
     if head is not None and hasattr(head, "item_embeddings"):
         tables["item_output"] = head.item_embeddings
@@ -195,13 +198,18 @@ def pca_plot(path, table, rows, categories):
     canvas.save(path)
 
 
-def check_model(model, schema, cfg, data_dir, model_dir, thresholds=None, k=10):
-    """Health of every item table of `model`: {"tables": {...}, "passed": bool, ...}; writes
-    the PCA plots and TensorBoard scalars under model_dir."""
+def training_metadata(schema, cfg, data_dir):
+    """item_metadata of the run's training data: (counts, {side feature: values})."""
     item = cfg.task.item
-    vocab = schema.vocab_size(item)
-    counts, side = item_metadata(schema, os.path.join(data_dir, cfg.data.train_pattern),
-                                 item, vocab)
+    return item_metadata(schema, os.path.join(data_dir, cfg.data.train_pattern), item,
+                         schema.vocab_size(item))
+
+
+def check_model(model, schema, cfg, data_dir, model_dir, thresholds=None, k=10, meta=None):
+    """Health of every item table of `model`: {"tables": {...}, "passed": bool, ...}; writes
+    the PCA plots and TensorBoard scalars under model_dir. meta: training_metadata, if known."""
+    item = cfg.task.item
+    counts, side = meta or training_metadata(schema, cfg, data_dir)
     categories = side.get("cat_id")
     initial_path = os.path.join(model_dir, SUBDIR, INITIAL)
     initial = dict(np.load(initial_path)) if os.path.exists(initial_path) else {}
@@ -232,13 +240,12 @@ def check_model(model, schema, cfg, data_dir, model_dir, thresholds=None, k=10):
     return report
 
 
-def write_projector(model, schema, cfg, data_dir, model_dir, num_users=1000):
+def write_projector(model, schema, cfg, data_dir, model_dir, num_users=1000, meta=None):
     """Checkpoint, metadata TSVs and projector_config.pbtxt under model_dir/embeddings."""
     from tensorboard.plugins import projector
     item = cfg.task.item
     vocab = schema.vocab_size(item)
-    counts, side = item_metadata(schema, os.path.join(data_dir, cfg.data.train_pattern),
-                                 item, vocab)
+    counts, side = meta or training_metadata(schema, cfg, data_dir)
     buckets = popularity_buckets(counts)
     out_dir = os.path.join(model_dir, SUBDIR)
     os.makedirs(out_dir, exist_ok=True)

@@ -243,16 +243,20 @@ def after_training(cfg, model, schema, data_dir, model_dir, values, log):
     """Embedding health and projector files; calibration and base AUC when configured.
     Returns the entries they add to metrics.json (base_auc goes into `values`)."""
     extra = {}
+    start = time.time()
     try:
+        meta = check_embeddings.training_metadata(schema, cfg, data_dir)
         extra["projector"] = check_embeddings.write_projector(model, schema, cfg, data_dir,
-                                                              model_dir)
-        report = check_embeddings.check_model(model, schema, cfg, data_dir, model_dir)
+                                                              model_dir, meta=meta)
+        report = check_embeddings.check_model(model, schema, cfg, data_dir, model_dir,
+                                              meta=meta)
     except ValueError as e:  # e.g. too few items for kNN: report it, do not lose the run
         report = {"passed": False, "error": str(e)}
         log(f"Embedding check skipped: {e}")
     else:
         log("Embedding health:")
         log(check_embeddings.format_report(report))
+    report["seconds"] = time.time() - start
     extra["embeddings"] = report
     if cfg.eval.calibrate:
         extra["calibration"] = calibration.calibrate(model, schema, cfg, data_dir,

@@ -45,7 +45,7 @@ from layers.feature_embedding import FeatureEmbedding  # noqa: E402
 SUBDIR = "embeddings"
 INITIAL = "initial_tables.npz"
 SIDE_FEATURES = ("cat_id", "brand_id")
-THRESHOLDS = {"min_knn_lift": 1.5, "max_mean_cosine": 0.9, "min_effective_rank": 2.0,
+THRESHOLDS = {"min_knn_lift": 1.1, "max_mean_cosine": 0.9, "min_effective_rank": 2.0,
               "max_seen_never_updated": 0.05}
 
 

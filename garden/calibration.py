@@ -109,8 +109,16 @@ def fit_isotonic(logits, labels):
             sums[-1] += s
             zsums[-1] += zs
             counts[-1] += c
-    x = [zs / c for zs, c in zip(zsums, counts)]
-    v = [s / c for s, c in zip(sums, counts)]
+    x, v, n = [], [], []
+    for s, zs, c in zip(sums, zsums, counts):
+        if x and zs / c <= x[-1]:  # tied logits split over two blocks: one knot
+            total = n[-1] + c
+            v[-1] = (v[-1] * n[-1] + s) / total
+            n[-1] = total
+            continue
+        x.append(zs / c)
+        v.append(s / c)
+        n.append(c)
     return Calibrator("isotonic", x=[float(a) for a in x], y=[float(b) for b in v])
 
 

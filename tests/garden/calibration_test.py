@@ -29,9 +29,9 @@ class CalibrationTest(tf.test.TestCase):
         c = calibration.fit_isotonic(logits, labels)
         self.assertTrue(np.all(np.diff(c.y) > 0) and np.all(np.diff(c.x) > 0))
         # Tied logits with increasing labels would make two blocks at one logit: one knot.
-        ties = calibration.fit_isotonic([0.0, 0.0, 1.0], [0, 1, 1])
+        ties = calibration.fit_isotonic([0.0, 0.0, 1.0], [0.0, 0.5, 1.0])
         self.assertAllClose(ties.x, [0.0, 1.0])
-        self.assertAllClose(ties.y, [0.5, 1.0])
+        self.assertAllClose(ties.y, [0.25, 1.0])
 
     def test_tensorflow_apply_matches_numpy(self):
         logits, labels = miscalibrated(5000)

@@ -17,6 +17,7 @@ setuptools.setup(
         "tensorflow-recommenders==0.7.7",
         "tensorflow-datasets==4.9.10",
         "tensorboard==2.21.*",
+        "tensorflow-serving-api==2.21.*",  # PredictionLog protos of the export's warm-up file
         "absl-py>=2.1",
         "numpy>=1.26",
         "pyyaml>=6.0",
@@ -30,6 +31,7 @@ setuptools.setup(
             "garden-evaluate=garden.evaluate:run",
             "garden-export=garden.export:run",
             "garden-data=garden.data:run",
+            "garden-check-embeddings=garden.check_embeddings:run",
         ],
     },
 )

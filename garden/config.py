@@ -103,15 +103,21 @@ PRECISIONS = ("float32", "bfloat16")
 # "adam" is Keras Adam's update through TensorFlow's fused kernel (garden/optimizers.py);
 # "keras_adam" is tf.keras.optimizers.Adam itself.
 OPTIMIZERS = ("adam", "keras_adam", "adagrad", "sgd", "rmsprop")
+CALIBRATIONS = ("", "platt", "isotonic")
 
 
 @dataclasses.dataclass
 class EvalConfig:
     batch_size: int = 2048
     top_k: typing.List[int] = dataclasses.field(default_factory=lambda: [10, 50, 100])
+    calibrate: str = ""  # ranking: "platt" or "isotonic" (garden/calibration.py); "" = none
+    base_auc: bool = False  # ranking: also train on user+context features only (costly)
 
     def __post_init__(self):
         _check_min(self, "batch_size", 1)
+        if self.calibrate not in CALIBRATIONS:
+            raise ConfigError(f"eval.calibrate must be one of {CALIBRATIONS}, got "
+                              f"{self.calibrate!r}")
         if not self.top_k or min(self.top_k) < 1:
             raise ConfigError(f"eval.top_k must be a non-empty list of positive ints, got "
                               f"{self.top_k}")

@@ -197,14 +197,33 @@ def main(argv):
         sys.exit("--model_dir is required")
     cfg, schema, data_dir, model = load_trained(FLAGS.model_dir)
     values = evaluate(model, schema, cfg, data_dir)
+    if FLAGS.base_auc:
+        from garden import base_model
+        values.update(base_model.base_auc(cfg, schema, data_dir, values.get("auc")))
     print(f"Evaluation of {cfg.model_name} on {os.path.join(data_dir, cfg.data.eval_pattern)}")
     print(format_metrics(values))
+    if FLAGS.calibrate:
+        from garden import calibration
+        try:
+            report = calibration.calibrate(model, schema, cfg, data_dir, FLAGS.calibrate,
+                                           FLAGS.model_dir)
+        except ValueError as e:
+            sys.exit(f"error: {e}")
+        print(calibration.format_report(report))
+        print(f"Saved {os.path.join(FLAGS.model_dir, calibration.FILE)}: the next "
+              "garden.export bakes it into the SavedModel")
+        values["calibration"] = report
     print(json.dumps(values))
 
 
 def define_flags():
     """Command-line flags, defined only when this module is the program."""
     flags.DEFINE_string("model_dir", None, "Folder of a training run (has config.yaml).")
+    flags.DEFINE_enum("calibrate", None, ["platt", "isotonic"], "Ranking: fit a calibrator on "
+                      "half of the eval split, report before/after on the other half, save it "
+                      "for garden.export.")
+    flags.DEFINE_bool("base_auc", False, "Ranking: also train the model on user and context "
+                      "features only and report its AUC (a second training run).")
 
 
 def run():

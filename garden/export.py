@@ -1,18 +1,27 @@
 """SavedModel export, and the check that the export scores like the trained model.
 
-    python -m garden.export --model_dir=DIR [--export_base=DIR/export]
+    python -m garden.export --model_dir=DIR [--export_base=DIR/export]    # a new version
+    python -m garden.export --model_dir=DIR --check [--export_dir=VERSION]  # pre-launch check
 
-Writes export_base/<version>/ (version = the next integer), built in a temporary folder and
-renamed, so a server polling export_base never sees half a model. Signatures take serialized
-tf.Example strings (the request format of TF Serving):
-- ranking: serving_default -> {"probability": [B]}.
-- retrieval: serving_default -> {"query_vector": [B, d], "item_ids": [B, K], "scores": [B, K]}
-  (K = model.top_k); user_vector -> {"query_vector"}; top_k(examples, k) -> the k best items
-  over the whole corpus.
+Writes export_base/<model name>/<version>/ (version = the next integer), the layout TF Serving
+polls (--model_base_path=export_base/<model name>). The version is built in a temporary folder
+and renamed, so a server polling the base folder never sees half a model, and an interrupted
+export leaves no version behind. Signatures:
+- serving_default over serialized tf.Example strings (input "examples" [B] string, the request
+  format of TF Serving's predict and classify APIs):
+  ranking -> {"probability": [B]} (and "uncalibrated_probability" when a calibrator is baked in);
+  retrieval -> {"query_vector": [B, d], "item_ids": [B, K], "scores": [B, K]} (K = model.top_k).
+- raw_features: the same outputs from one tensor per input feature (names, dtypes and shapes in
+  model_card.json): sparse ids [B], dense [B, dim], sequences [B, max_len] plus <name>_len [B].
+- retrieval also: user_vector -> {"query_vector"}; top_k(examples, k) -> the k best items.
+Ids outside [0, vocab_size) map to row 0 (padding/OOV) in both input paths. Beside the
+SavedModel: model_card.json (inputs, outputs, schema, metrics, training config) and
+assets.extra/tf_serving_warmup_requests (PredictionLog records built from held-out examples).
 The SavedModel holds only TensorFlow ops and variables: it loads without the garden.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,13 +32,45 @@ from absl import app, flags, logging
 import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
-from input.atomic import make_temp_dir  # noqa: E402
-from input.reader import list_files, parse_batch  # noqa: E402
+from input.atomic import atomic_write_text, make_temp_dir  # noqa: E402
+from input.reader import ids_in_vocab, list_files, parse_batch  # noqa: E402
 
 EXAMPLES = tf.TensorSpec([None], tf.string, name="examples")
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+_TF_DTYPES = {"int64": tf.int64, "float32": tf.float32, "string": tf.string}
 
 
-def _serving_module(model, schema):
+def raw_input_specs(schema, names):
+    """{input name: TensorSpec} of the raw_features signature for the features `names`."""
+    specs = {}
+    for name in sorted(names):
+        f = schema[name]
+        dtype = _TF_DTYPES[f.dtype]
+        if f.kind == "dense":
+            specs[name] = tf.TensorSpec([None, f.dim], dtype, name=name)
+        elif f.kind == "sequence":
+            specs[name] = tf.TensorSpec([None, f.max_len], dtype, name=name)
+            specs[f"{name}_len"] = tf.TensorSpec([None], tf.int32, name=f"{name}_len")
+        else:
+            specs[name] = tf.TensorSpec([None], dtype, name=name)
+    return specs
+
+
+def clean_raw(schema, raw):
+    """Raw request tensors -> model features: ids outside the vocabulary (and hashed strings)
+    map as the TFRecord parser maps them, sequence lengths are clipped to [0, max_len]."""
+    features = {}
+    for name, value in raw.items():
+        if name in schema and schema[name].kind in ("sparse", "sequence"):
+            features[name] = ids_in_vocab(value, schema.vocab_size(name), schema[name].dtype)
+        elif name.endswith("_len") and name[:-4] in schema:
+            features[name] = tf.clip_by_value(value, 0, schema[name[:-4]].max_len)
+        else:
+            features[name] = value
+    return features
+
+
+def _serving_module(model, schema, outputs_fn):
     """A tf.Module with the model's variables and its serving functions.
 
     The functions close over the Keras model instead of holding it as an attribute, so the
@@ -45,10 +86,14 @@ def _serving_module(model, schema):
 
     @tf.function(input_signature=[EXAMPLES])
     def serve(examples):
-        return model.serving_outputs(parse(examples))
+        return outputs_fn(parse(examples))
 
-    module.serve = serve
-    signatures = {"serving_default": serve}
+    @tf.function(input_signature=[raw_input_specs(schema, model.feature_names)])
+    def raw_features(features):
+        return outputs_fn(clean_raw(schema, features))
+
+    module.serve, module.raw_features = serve, raw_features
+    signatures = {"serving_default": serve, "raw_features": raw_features}
     if model.task == "retrieval":
         @tf.function(input_signature=[EXAMPLES])
         def user_vector(examples):
@@ -70,73 +115,194 @@ def next_version(export_base):
     return max(versions, default=0) + 1
 
 
-def export_model(model, schema, export_base):
-    """Saves `model` as export_base/<next version>/ atomically; returns that path."""
-    module, signatures = _serving_module(model, schema)
-    os.makedirs(export_base, exist_ok=True)
-    version = next_version(export_base)
-    final = os.path.join(export_base, str(version))
+def latest_version(model_base):
+    """The newest version folder under export_base/<model>, or None."""
+    version = next_version(model_base) - 1
+    return os.path.join(model_base, str(version)) if version else None
+
+
+def export_model(model, schema, export_base, model_name, outputs_fn=None, card=None,
+                 warmup_records=()):
+    """Saves `model` as export_base/<model_name>/<next version>/ atomically; returns that path.
+
+    outputs_fn(features) -> serving outputs (default model.serving_outputs; a calibrated
+    ranking model passes its own). card: extra entries for model_card.json (metrics, config).
+    warmup_records: serialized tf.Example strings for assets.extra's warmup requests.
+    """
+    outputs_fn = outputs_fn or model.serving_outputs
+    module, signatures = _serving_module(model, schema, outputs_fn)
+    model_base = os.path.join(export_base, model_name)
+    os.makedirs(model_base, exist_ok=True)
+    version = next_version(model_base)
+    final = os.path.join(model_base, str(version))
     tmp = make_temp_dir(final)
     try:
         tf.saved_model.save(module, tmp, signatures=signatures)
+        if warmup_records:
+            write_warmup_requests(os.path.join(tmp, WARMUP_FILE), model_name, warmup_records)
+        full_card = model_card(model, schema, model_name, version, signatures, card)
+        atomic_write_text(os.path.join(tmp, "model_card.json"), json.dumps(full_card, indent=2))
         os.rename(tmp, final)
     finally:
         if os.path.exists(tmp):
-            tf.io.gfile.rmtree(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
-# Runs in a fresh interpreter that imports TensorFlow and numpy only, as a server would.
+def _spec_entry(spec):
+    return {"dtype": spec.dtype.name, "shape": [-1 if d is None else d for d in spec.shape]}
+
+
+def model_card(model, schema, model_name, version, signatures, extra=None):
+    """What a client needs to call the export: signatures' inputs and outputs, the schema."""
+    described = {}
+    for key, fn in signatures.items():
+        concrete = fn.get_concrete_function()
+        inputs = {s.name: _spec_entry(s) for s in tf.nest.flatten(concrete.structured_input_signature)}
+        outputs = {k: _spec_entry(v) for k, v in concrete.structured_outputs.items()}
+        described[key] = {"inputs": inputs, "outputs": outputs}
+    card = {
+        "model_name": model_name, "version": version, "task": model.task,
+        "features": model.feature_names,
+        "signatures": described,
+        "request_formats": {
+            "serving_default": "serialized tf.train.Example strings in input 'examples' with the "
+                               "features listed under 'features' (labels are not needed)",
+            "raw_features": "one tensor per input; sequences padded to max_len, oldest first, "
+                            "with <name>_len the number of real items",
+        },
+        "out_of_vocabulary": "ids outside [0, vocab_size) (and the empty string of hashed "
+                             "features) map to row 0, the padding/OOV row",
+        "schema": schema.to_dict(),
+    }
+    card.update(extra or {})
+    return card
+
+
+def write_warmup_requests(path, model_name, records, batch_sizes=(1, 4, 16)):
+    """TF Serving warm-up file: PredictionLog records of serving_default predict requests over
+    real examples, one request per batch size (the batch sizes clients are likely to send)."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    records = list(records)
+    with tf.io.TFRecordWriter(path) as writer:
+        for size in batch_sizes:
+            batch = (records * size)[:size]
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name,
+                                               signature_name="serving_default"))
+            request.inputs["examples"].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+
+
+def sample_records(pattern, num_examples):
+    return [r.numpy() for r in tf.data.TFRecordDataset(list_files(pattern)).take(num_examples)]
+
+
+# Runs in a fresh interpreter that imports TensorFlow and numpy only, as a server would. It
+# scores the serialized examples through serving_default and the parsed features through
+# raw_features.
 _SCORER = r"""
 import sys
 import numpy as np
 import tensorflow as tf
-export_dir, records, out = sys.argv[1:4]
+export_dir, records, raw, out = sys.argv[1:5]
 loaded = tf.saved_model.load(export_dir)
-serve = loaded.signatures["serving_default"]
 examples = tf.constant([r.numpy() for r in tf.data.TFRecordDataset(records)])
-outputs = {k: v.numpy() for k, v in serve(examples=examples).items()}
+outputs = {k: v.numpy() for k, v in loaded.signatures["serving_default"](examples=examples).items()}
+raw_inputs = {k: tf.constant(v) for k, v in np.load(raw).items()}
+raw_outputs = loaded.signatures["raw_features"](**raw_inputs)
+outputs.update({"raw_features/" + k: v.numpy() for k, v in raw_outputs.items()})
 assert not any(m == "garden" or m.startswith(("garden.", "input.", "layers."))
                for m in sys.modules), "the scorer imported the garden"
 np.savez(out, **outputs)
 """
 
 
-def check_export(model, schema, export_dir, pattern, num_examples=512):
-    """Scores held-out examples in-process and with the SavedModel in a fresh process.
+def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_fn=None):
+    """Scores held-out examples in-process and with the SavedModel in a fresh process, through
+    both the serving_default (tf.Example) and the raw_features signatures.
 
     Returns {"examples": n, "max_abs_diff": d, "outputs": [...]}; d is the largest difference
     over every float output (int outputs such as item ids must match exactly, else inf).
     """
-    records = []
-    for raw in tf.data.TFRecordDataset(list_files(pattern)).take(num_examples):
-        records.append(raw.numpy())
+    outputs_fn = outputs_fn or model.serving_outputs
+    records = sample_records(pattern, num_examples)
     examples = tf.constant(records)
     features, _ = parse_batch(schema, examples, with_labels=False, names=model.feature_names)
     # As a graph, like the SavedModel: eager op-by-op execution rounds bfloat16 differently
     # from the fused kernels graph optimization picks.
-    expected = {k: v.numpy() for k, v in tf.function(model.serving_outputs)(features).items()}
+    expected = {k: v.numpy() for k, v in tf.function(outputs_fn)(features).items()}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "examples.tfrecord")
         with tf.io.TFRecordWriter(path) as writer:
             for record in records:
                 writer.write(record)
+        raw = os.path.join(tmp, "raw.npz")
+        np.savez(raw, **{k: v.numpy() for k, v in features.items()})
         out = os.path.join(tmp, "scores.npz")
         result = subprocess.run([sys.executable, "-c", _SCORER, os.path.abspath(export_dir),
-                                 path, out], cwd=tmp, capture_output=True, text=True)
+                                 path, raw, out], cwd=tmp, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"scoring {export_dir} in a fresh process failed:\n"
                                f"{result.stderr[-3000:]}")
         actual = dict(np.load(out))
     worst = 0.0
     for name, value in expected.items():
-        if name not in actual or actual[name].shape != value.shape:
-            raise RuntimeError(f"export output {name!r} missing or of another shape")
-        if np.issubdtype(value.dtype, np.floating):
-            worst = max(worst, float(np.max(np.abs(actual[name] - value))))
-        elif not np.array_equal(actual[name], value):
-            worst = float("inf")
+        for key in (name, f"raw_features/{name}"):
+            if key not in actual or actual[key].shape != value.shape:
+                raise RuntimeError(f"export output {key!r} missing or of another shape")
+            if np.issubdtype(value.dtype, np.floating):
+                worst = max(worst, float(np.max(np.abs(actual[key] - value))))
+            elif not np.array_equal(actual[key], value):
+                worst = float("inf")
     return {"examples": len(records), "max_abs_diff": worst, "outputs": sorted(expected)}
+
+
+def saved_model_signatures(export_dir):
+    """(signature names, full text) from `saved_model_cli show --all`, the TF tool a serving
+    engineer would run."""
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    if not os.path.exists(cli):
+        cli = shutil.which("saved_model_cli")
+    if not cli:
+        raise RuntimeError("saved_model_cli not found (it comes with the tensorflow package)")
+    result = subprocess.run([cli, "show", "--dir", export_dir, "--all"], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"saved_model_cli show --dir {export_dir} failed:\n"
+                           f"{result.stderr[-3000:]}")
+    names = []
+    for line in result.stdout.splitlines():
+        if line.startswith("signature_def['"):
+            names.append(line.split("'")[1])
+    return sorted(set(names) - {"__saved_model_init_op"}), result.stdout
+
+
+def serving_outputs_fn(model, model_dir):
+    """The model's serving outputs, through the calibrator a training run saved (if any)."""
+    from garden import calibration
+    calibrator = calibration.load(model_dir) if model.task == "ranking" else None
+    if calibrator is None:
+        return model.serving_outputs
+    return calibration.calibrated_outputs(model, calibrator)
+
+
+def export_run(cfg, model, schema, data_dir, model_dir, export_base=None, metrics=None):
+    """Exports a training run for serving: the version folder with card and warm-up file,
+    then the parity check. Returns {"path": ..., **parity}."""
+    export_base = export_base or os.path.join(model_dir, "export")
+    eval_pattern = os.path.join(data_dir, cfg.data.eval_pattern)
+    outputs_fn = serving_outputs_fn(model, model_dir)
+    from garden import config as config_lib
+    card = {"training_config": config_lib.to_dict(cfg), "metrics": metrics or {},
+            "data_dir": data_dir}
+    path = export_model(model, schema, export_base, cfg.model_name, outputs_fn, card,
+                        sample_records(eval_pattern, 16))
+    parity = check_export(model, schema, path, eval_pattern, outputs_fn=outputs_fn)
+    return {"path": path, **parity}
 
 
 FLAGS = flags.FLAGS
@@ -149,22 +315,52 @@ def main(argv):
     if not FLAGS.model_dir:
         sys.exit("--model_dir is required")
     cfg, schema, data_dir, model = load_trained(FLAGS.model_dir)
-    path = export_model(model, schema, FLAGS.export_base or os.path.join(FLAGS.model_dir,
-                                                                         "export"))
-    parity = check_export(model, schema, path, os.path.join(data_dir, cfg.data.eval_pattern))
-    print(f"Exported {cfg.model_name} to {path}")
-    print(json.dumps(parity))
-    if model.task == "retrieval":  # item vectors and the top-K SavedModel (garden/index.py)
-        from garden import index
-        print(json.dumps(index.export_and_check(
-            model, schema, os.path.join(FLAGS.model_dir, "index"),
-            os.path.join(data_dir, cfg.data.eval_pattern))))
+    export_base = FLAGS.export_base or os.path.join(FLAGS.model_dir, "export")
+    eval_pattern = os.path.join(data_dir, cfg.data.eval_pattern)
+    if not FLAGS.check:
+        metrics_path = os.path.join(FLAGS.model_dir, "metrics.json")
+        metrics = json.load(open(metrics_path)).get("eval", {}) \
+            if os.path.exists(metrics_path) else {}
+        result = export_run(cfg, model, schema, data_dir, FLAGS.model_dir, export_base, metrics)
+        print(f"Exported {cfg.model_name} to {result['path']}")
+        print(json.dumps(result))
+        if model.task == "retrieval":  # item vectors and the top-K SavedModel (garden/index.py)
+            from garden import index
+            print(json.dumps(index.export_and_check(
+                model, schema, os.path.join(FLAGS.model_dir, "index"), eval_pattern)))
+        return
+    path = FLAGS.export_dir or latest_version(os.path.join(export_base, cfg.model_name))
+    if not path or not os.path.exists(os.path.join(path, "saved_model.pb")):
+        sys.exit(f"--check: no SavedModel under {os.path.join(export_base, cfg.model_name)} "
+                 "(export first, or name one with --export_dir)")
+    names, text = saved_model_signatures(path)
+    print(text)
+    try:
+        parity = check_export(model, schema, path, eval_pattern, FLAGS.num_examples,
+                              outputs_fn=serving_outputs_fn(model, FLAGS.model_dir))
+    except RuntimeError as e:  # an output missing, or the SavedModel does not load
+        sys.exit(f"--check failed: {e}")
+    report = {"path": path, "signatures": names, **parity,
+              "passed": parity["max_abs_diff"] <= FLAGS.tolerance}
+    print(json.dumps(report))
+    if not report["passed"]:
+        sys.exit(f"--check failed: the export differs from the trained model by "
+                 f"{parity['max_abs_diff']:.3g} > {FLAGS.tolerance:g}")
+    print(f"--check passed: {path} scores {parity['examples']} held-out examples within "
+          f"{parity['max_abs_diff']:.2e} of the trained model; signatures {names}")
 
 
 def define_flags():
     """Command-line flags, defined only when this module is the program."""
     flags.DEFINE_string("model_dir", None, "Folder of a training run (has config.yaml).")
-    flags.DEFINE_string("export_base", None, "Where versions go; default MODEL_DIR/export.")
+    flags.DEFINE_string("export_base", None, "Versions go to EXPORT_BASE/<model name>/; "
+                        "default MODEL_DIR/export.")
+    flags.DEFINE_bool("check", False, "Check an existing export instead of writing one: "
+                      "saved_model_cli's signatures, and fresh-process scores within "
+                      "--tolerance of the trained model (exit 1 otherwise).")
+    flags.DEFINE_string("export_dir", None, "--check this version folder (default: the newest).")
+    flags.DEFINE_integer("num_examples", 512, "--check: held-out examples to score.")
+    flags.DEFINE_float("tolerance", 1e-5, "--check: the largest accepted difference.")
 
 
 def run():

@@ -5,8 +5,10 @@
 
 Without --data_dir it trains on the synthetic world (generated once, then cached); without
 --model_dir it picks a fresh folder under ./runs and prints it. The model folder receives
-config.yaml (the resolved config), TensorBoard events (train/), checkpoints/, metrics.json and
-export/<version>/.
+config.yaml (the resolved config), TensorBoard events (train/, eval/, embeddings/),
+checkpoints/, metrics.json, embeddings/ (projector files, health plots; see
+garden/check_embeddings.py), calibration.json and reliability.png with --calibrate, and
+export/<model>/<version>/.
 """
 import json
 import os
@@ -20,6 +22,7 @@ import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
 from garden import config as config_lib  # noqa: E402
+from garden import calibration, check_embeddings  # noqa: E402
 from garden import data, distribute, evaluate, export, optimizers, registry  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
 from garden.callbacks import (Checkpointer, DataReport, Progress, StepCheckpointer,  # noqa: E402
@@ -130,6 +133,13 @@ def train(cfg, model_dir, log=print, strategy=None):
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "checkpoints"),
                                          max_to_keep=3)
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    if chief and not latest and cfg.train.strategy == "one_device":
+        # The initial item tables, for the embedding check's "rows never updated". Only on a
+        # single device: building before fit under a cluster strategy is not symmetric.
+        with strategy.scope():
+            evaluate.build_with_batch(model, schema, os.path.join(data_dir,
+                                                                  cfg.data.eval_pattern))
+        check_embeddings.save_initial_tables(model, cfg.task.item, model_dir)
     if latest:
         checkpoint.restore(latest)
         # The checkpoint holds the optimizer's learning rate; the config's wins, so that a
@@ -210,11 +220,10 @@ def train(cfg, model_dir, log=print, strategy=None):
         for key, value in values.items():
             tf.summary.scalar(key.replace("@", "_at_"), value, step=cfg.train.epochs)
     writer.flush()
+    extra = after_training(cfg, model, schema, data_dir, model_dir, values, log)
 
-    export_dir = export.export_model(model, schema, os.path.join(model_dir, "export"))
-    parity = export.check_export(model, schema, export_dir,
-                                 os.path.join(data_dir, cfg.data.eval_pattern))
-    log(f"Exported to {export_dir}; a fresh process without the garden scores "
+    parity = export.export_run(cfg, model, schema, data_dir, model_dir, metrics=values)
+    log(f"Exported to {parity['path']}; a fresh process without the garden scores "
         f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
         "of the trained model")
     if task == "retrieval":  # item vectors and a top-K SavedModel next to the export
@@ -228,11 +237,40 @@ def train(cfg, model_dir, log=print, strategy=None):
               "train": {"seconds": train_seconds, "steps": int(optimizer.iterations.numpy()),
                         "examples_per_second": progress.steady_rate(),
                         "epoch_examples_per_second": progress.rates},
-              "export": {"path": export_dir, **parity}}
+              "export": parity, **extra}
     if task == "retrieval":
         result["index"] = index_info
     atomic_write_text(os.path.join(model_dir, "metrics.json"), json.dumps(result, indent=2))
     return result
+
+
+def after_training(cfg, model, schema, data_dir, model_dir, values, log):
+    """Embedding health and projector files; calibration and base AUC when configured.
+    Returns the entries they add to metrics.json (base_auc goes into `values`)."""
+    extra = {}
+    start = time.time()
+    try:
+        meta = check_embeddings.training_metadata(schema, cfg, data_dir)
+        extra["projector"] = check_embeddings.write_projector(model, schema, cfg, data_dir,
+                                                              model_dir, meta=meta)
+        report = check_embeddings.check_model(model, schema, cfg, data_dir, model_dir,
+                                              meta=meta)
+    except ValueError as e:  # e.g. too few items for kNN: report it, do not lose the run
+        report = {"passed": False, "error": str(e)}
+        log(f"Embedding check skipped: {e}")
+    else:
+        log("Embedding health:")
+        log(check_embeddings.format_report(report))
+    report["seconds"] = time.time() - start
+    extra["embeddings"] = report
+    if cfg.eval.calibrate:
+        extra["calibration"] = calibration.calibrate(model, schema, cfg, data_dir,
+                                                     cfg.eval.calibrate, model_dir)
+        log(calibration.format_report(extra["calibration"]))
+    if cfg.eval.base_auc:
+        from garden import base_model
+        values.update(base_model.base_auc(cfg, schema, data_dir, values.get("auc"), log))
+    return extra
 
 
 FLAGS = flags.FLAGS
@@ -250,6 +288,10 @@ def main(argv):
         overrides["data.data_dir"] = FLAGS.data_dir
     if FLAGS.skip_corrupt_records:
         overrides["data.skip_corrupt_records"] = True
+    if FLAGS.calibrate is not None:
+        overrides["eval.calibrate"] = FLAGS.calibrate
+    if FLAGS.base_auc is not None:
+        overrides["eval.base_auc"] = FLAGS.base_auc
     for flag in ("strategy", "mixed_precision", "tpu"):
         if getattr(FLAGS, flag) is not None:
             overrides[f"train.{flag}"] = getattr(FLAGS, flag)
@@ -293,6 +335,11 @@ def define_flags():
     flags.DEFINE_bool("skip_corrupt_records", False, "Train on the readable records of "
                       "corrupt or truncated training files (counted and logged) instead of "
                       "stopping with an error naming the file.")
+    flags.DEFINE_enum("calibrate", None, ["platt", "isotonic"], "Ranking: fit a calibrator on "
+                      "half of the eval split after training, report on the other half, bake "
+                      "it into the export (overrides eval.calibrate).")
+    flags.DEFINE_bool("base_auc", None, "Ranking: also train the model on user and context "
+                      "features only and report its AUC (overrides eval.base_auc).")
     flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices "
                          "(lets --strategy=mirrored run on a machine without GPUs).")
 

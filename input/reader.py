@@ -95,6 +95,12 @@ def pad_truncate(ragged, max_len):
     return dense, tf.cast(ragged.row_lengths(), tf.int32)
 
 
+def ids_in_vocab(value, vocab_size, dtype):
+    """Ids as the model reads them: int ids outside [0, vocab_size) become 0 (padding/OOV);
+    strings are hashed into [1, vocab_size), the empty string (padding) is 0."""
+    return _to_ids(value, vocab_size, dtype)
+
+
 def _to_ids(value, vocab_size, dtype, oov_counter=None):
     if dtype == "string":
         # Hashed ids live in [1, vocab_size); the empty string (padding) is 0.

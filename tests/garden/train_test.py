@@ -40,7 +40,7 @@ def test_train_writes_everything(deepfm_run):
     assert 0.5 < result["eval"]["auc"] <= 1.0
     assert result["export"]["max_abs_diff"] <= 1e-5
     assert tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
-    assert os.path.exists(os.path.join(model_dir, "export", "1", "saved_model.pb"))
+    assert os.path.exists(os.path.join(model_dir, "export", "deepfm", "1", "saved_model.pb"))
     tags = set()
     for path in glob.glob(os.path.join(model_dir, "train", "events.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
@@ -55,15 +55,15 @@ def test_evaluate_and_export_clis(deepfm_run):
     evaluated = json.loads(out.stdout.strip().splitlines()[-1])
     assert evaluated["auc"] == pytest.approx(trained["auc"], abs=1e-6)
     out = run_cli("garden.export", f"--model_dir={model_dir}")
-    assert os.path.exists(os.path.join(model_dir, "export", "2", "saved_model.pb"))
+    assert os.path.exists(os.path.join(model_dir, "export", "deepfm", "2", "saved_model.pb"))
     assert json.loads(out.stdout.strip().splitlines()[-1])["max_abs_diff"] <= 1e-5
-    leftovers = [n for n in os.listdir(os.path.join(model_dir, "export")) if n.startswith(".")]
+    leftovers = [n for n in os.listdir(os.path.join(model_dir, "export", "deepfm")) if n.startswith(".")]
     assert leftovers == []
 
 
 def test_exported_ranking_model_serves_tf_examples(deepfm_run, tiny_world):
     model_dir, _ = deepfm_run
-    loaded = tf.saved_model.load(os.path.join(model_dir, "export", "1"))
+    loaded = tf.saved_model.load(os.path.join(model_dir, "export", "deepfm", "1"))
     serve = loaded.signatures["serving_default"]
     records = list(tf.data.TFRecordDataset(
         glob.glob(os.path.join(tiny_world, "ranking", "test-*"))).take(5))

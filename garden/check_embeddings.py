@@ -38,6 +38,7 @@ from absl import app, flags, logging
 import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
+from garden.embedding_quality import knn_category_agreement  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
 from input.reader import list_files, make_dataset, parse_batch  # noqa: E402
 from layers.feature_embedding import FeatureEmbedding  # noqa: E402
@@ -106,27 +107,6 @@ def popularity_buckets(counts, buckets=5):
     return out
 
 
-def knn_category_agreement(vectors, categories, k=10):
-    """(share of each row's k nearest cosine neighbours with its category, the share expected
-    for random neighbours). Self-contained: numpy only."""
-    v = np.asarray(vectors, np.float64)
-    c = np.asarray(categories)
-    n = len(v)
-    if n <= k:
-        raise ValueError(f"need more than k={k} rows for kNN agreement, got {n}")
-    unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-    hits = 0
-    for start in range(0, n, 1024):  # blocks keep memory at 1024 x n
-        sim = unit[start:start + 1024] @ unit.T
-        rows = np.arange(sim.shape[0])
-        sim[rows, start + rows] = -np.inf  # never your own neighbour
-        nearest = np.argpartition(-sim, k, axis=1)[:, :k]
-        hits += int((c[nearest] == c[start:start + 1024, None]).sum())
-    _, sizes = np.unique(c, return_counts=True)
-    random_rate = float((sizes * (sizes - 1)).sum() / (n * (n - 1)))
-    return hits / (n * k), random_rate
-
-
 def health(table, categories, counts, initial=None, k=10, max_rows=5000, seed=0):
     """The health numbers of one table (see the module docstring)."""
     table = np.asarray(table, np.float64)
@@ -157,9 +137,9 @@ def health(table, categories, counts, initial=None, k=10, max_rows=5000, seed=0)
     p = p[p > 0]
     out["effective_rank"] = float(np.exp(-(p * np.log(p)).sum()))
     if categories is not None:
-        agreement, random_rate = knn_category_agreement(v, categories[rows], k)
-        out.update(knn_agreement=agreement, random_agreement=random_rate,
-                   knn_lift=agreement / random_rate if random_rate > 0 else float("inf"))
+        knn = knn_category_agreement(v, categories[rows], k, items=np.arange(len(rows)))
+        out.update(knn_agreement=knn["knn_agreement"],
+                   random_agreement=knn["random_agreement"], knn_lift=knn["lift"])
     out["evaluated_rows"] = int(n)
     return out
 

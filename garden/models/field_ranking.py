@@ -7,14 +7,12 @@ They differ only in the interaction part, which each subclass adds in call().
 """
 import tensorflow as tf
 
-from garden.models import features as F
-from garden.tasks.ranking import RankingModel, weight_feature
+from garden.models.fields import FieldModel
 from layers.linear import Linear
 from layers.mlp import MLP
-from layers.sequence_pooling import SequencePooling
 
 
-class FieldRankingModel(RankingModel):
+class FieldRankingModel(FieldModel):
     """Base for ranking models over stacked field embeddings; see the module docstring.
 
     `cfg` needs: embedding_dim, l2_embedding, features, use_sequences, hidden_units, dropout,
@@ -22,29 +20,14 @@ class FieldRankingModel(RankingModel):
     """
 
     def __init__(self, schema, task, cfg, use_linear=True):
-        ids, dense = F.fields(schema, cfg.features)
-        sequences = F.pick(schema, None, ("sequence",)) if cfg.use_sequences else []
-        if len(ids) + len(sequences) < 2:
+        super().__init__(schema, task, cfg)
+        if self.num_fields < 2:
             raise ValueError(f"{type(self).__name__} interacts fields and needs at least two "
-                             f"id features, got {ids + sequences}")
-        super().__init__(ids + dense + sequences, task.label, weight_feature(schema))
-        self.ids, self.dense, self.sequences = ids, dense, sequences
-        self.embedding = F.embedding(schema, ids + sequences, cfg.embedding_dim,
-                                     cfg.l2_embedding)
-        self.pooling = SequencePooling("mean")
-        self.linear = Linear({f: schema.vocab_size(f) for f in ids}) if use_linear else None
+                             f"id features, got {self.ids + self.sequences}")
+        self.linear = (Linear({f: schema.vocab_size(f) for f in self.ids}) if use_linear
+                       else None)
         self.dnn = (MLP(cfg.hidden_units, dropout=cfg.dropout, batch_norm=cfg.batch_norm)
                     if cfg.hidden_units else None)
-
-    def field_embeddings(self, features):
-        """[B, F, k]: the id fields, then one mean-pooled field per sequence."""
-        emb = self.embedding(features)
-        fields = [emb[f] for f in self.ids]
-        fields += [self.pooling(emb[s], F.sequence_mask(features, s)) for s in self.sequences]
-        return tf.stack(fields, axis=1)
-
-    def dense_values(self, features):
-        return F.dense_input(features, self.dense)
 
     def linear_logit(self, features, dense):
         """[B, 1] float32 first-order term (0.0 without a linear part)."""

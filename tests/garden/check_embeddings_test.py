@@ -16,15 +16,6 @@ def clustered(n=400, dim=16, categories=8, noise=0.3, seed=0):
 
 class CheckEmbeddingsTest(tf.test.TestCase):
 
-    def test_knn_agreement_by_hand(self):
-        # Two tight pairs in opposite directions: each row's 1 nearest neighbour is its pair.
-        v = np.array([[1, 0.1], [1, -0.1], [-1, 0.1], [-1, -0.1]])
-        agreement, random_rate = ce.knn_category_agreement(v, [1, 1, 2, 2], k=1)
-        self.assertEqual(agreement, 1.0)
-        self.assertAllClose(random_rate, (2 + 2) / (4 * 3))  # 1/3 of other rows share
-        agreement, _ = ce.knn_category_agreement(v, [1, 2, 1, 2], k=1)
-        self.assertEqual(agreement, 0.0)
-
     def test_a_clustered_table_is_healthy(self):
         table, cats = clustered()
         counts = np.ones(len(table))

@@ -14,7 +14,10 @@ import tensorflow as tf
 
 from garden import config, train
 
-FAMILIES = {"deepfm": ("auc", 0.02), "sdm": ("hr@50", 0.05)}
+# One model per family: field interactions, multi-task, sequence retrieval with sampled
+# softmax, two towers with in-batch softmax, skip-gram item embeddings.
+FAMILIES = {"deepfm": ("auc", 0.02), "esmm": ("auc", 0.02), "sdm": ("hr@50", 0.05),
+            "two_tower": ("hr@50", 0.05), "item2vec": ("hr@50", 0.05)}
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))

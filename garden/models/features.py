@@ -43,3 +43,24 @@ def dense_input(features, names):
 def sequence_mask(features, name):
     values = features[name]
     return length_mask(features[f"{name}_len"], tf.shape(values)[1])
+
+
+def recent_events(features, names, n, newest_first=False):
+    """The last `n` events of aligned sequences `names` (left-aligned, oldest first, lengths in
+    `<names[0]>_len`): ({name: [B, n] ids}, mask [B, n] bool). Oldest first and left-aligned
+    unless newest_first, which puts the most recent event at position 0. Padding is 0."""
+    lengths = tf.cast(features[f"{names[0]}_len"], tf.int32)
+    max_len = tf.shape(features[names[0]])[1]
+    take = tf.minimum(lengths, n)
+    steps = tf.range(n)[None, :]
+    mask = steps < take[:, None]
+    if newest_first:
+        index = lengths[:, None] - 1 - steps
+    else:
+        index = (lengths - take)[:, None] + steps
+    index = tf.clip_by_value(tf.where(mask, index, 0), 0, max_len - 1)
+    out = {}
+    for name in names:
+        values = tf.gather(features[name], index, batch_dims=1)
+        out[name] = tf.where(mask, values, tf.zeros_like(values))
+    return out, mask

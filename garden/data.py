@@ -24,7 +24,7 @@ from input import synthetic
 from input.atomic import atomic_dir, make_temp_dir
 
 # Bump when the generator changes, so cached worlds are regenerated.
-WORLD_VERSION = 1
+WORLD_VERSION = 2  # 2: ranking data gains hist_session_id
 
 
 def cache_root():

@@ -16,6 +16,11 @@ Two datasets come out of one world:
   before it (short-term), the items of earlier sessions (long-term), the whole recent history,
   and the target item with its side information.
 
+The ranking history also carries `hist_session_id`, the session of each history event counted
+back from the impression (1 = the most recent session of the history, 2 = the one before...),
+so that session models (DSIN) can split it; ids stay valid when a reader keeps only the most
+recent events.
+
 Everything is vectorized numpy and deterministic for a seed.
 """
 import dataclasses
@@ -261,6 +266,20 @@ def _item_columns(world, items, prefix=""):
             f"{prefix}shop_id": world.item_shop[items]}
 
 
+def history_sessions(world, start, end, length):
+    """Session ids of the history windows of `_windows(event_item, start, end, length)`:
+    1 for events of the window's most recent session, 2 for the session before, ...; 0 pads."""
+    w = world
+    session = session_starts(w.event_user, w.event_time)
+    # Number every event's session within its user (1 = the user's first session), then
+    # count back from the session of each window's last event.
+    ordinal = np.cumsum(session == np.arange(len(session)))
+    padded, lengths = _windows(ordinal, start, end, length)
+    last = ordinal[np.maximum(end - 1, 0)]
+    return np.where(np.arange(length)[None, :] < lengths[:, None],
+                    last[:, None] - padded + 1, 0)
+
+
 def ranking_examples(world, seed_offset=1):
     """Columns of the ranking dataset and a boolean test mask (the last 10% of time)."""
     w, c = world, world.config
@@ -281,6 +300,7 @@ def ranking_examples(world, seed_offset=1):
     items = np.where(source >= 0.8, np.minimum(random_items, c.num_items), items)
 
     hist_item, hist_len = _windows(w.event_item, w.user_start[users], pos, c.hist_len)
+    hist_session = history_sessions(w, w.user_start[users], pos, c.hist_len)
     true_ctr = _sigmoid(click_logit(w, users, items, hist_item, hist_len))
     true_cvr = _sigmoid(conversion_logit(w, users, items))
     click = rng.random(n) < true_ctr
@@ -291,6 +311,7 @@ def ranking_examples(world, seed_offset=1):
                "hist_item_id": (hist_item, hist_len),
                "hist_cat_id": (w.item_cat[hist_item], hist_len),
                "hist_brand_id": (w.item_brand[hist_item], hist_len),
+               "hist_session_id": (hist_session, hist_len),
                "click": click.astype(np.float32), "conversion": conversion.astype(np.float32),
                "true_ctr": true_ctr.astype(np.float32), "true_cvr": true_cvr.astype(np.float32)}
     time = w.event_time[pos] - 1
@@ -334,6 +355,8 @@ def ranking_schema(config, embedding_dim=16):
                     group="user"),
         FeatureSpec("hist_brand_id", "sequence", max_len=c.hist_len, shared_with="brand_id",
                     group="user"),
+        FeatureSpec("hist_session_id", "sequence", max_len=c.hist_len,
+                    vocab_size=c.hist_len + 1, embedding_dim=d, group="user"),
         FeatureSpec("click", "label", dtype="float32"),
         FeatureSpec("conversion", "label", dtype="float32"),
         FeatureSpec("true_ctr", "label", dtype="float32"),

@@ -1,6 +1,8 @@
 """MLP: a stack of dense hidden layers."""
 import tensorflow as tf
 
+from layers.dice import Dice
+
 
 @tf.keras.utils.register_keras_serializable(package="garden")
 class MLP(tf.keras.layers.Layer):
@@ -8,6 +10,8 @@ class MLP(tf.keras.layers.Layer):
 
     Input [..., d_in] -> output [..., hidden_units[-1]] (the input itself if hidden_units is
     empty). Add the output layer (for example a float32 Dense(1)) outside.
+    activation="dice" gives each hidden layer its own Dice (layers/dice.py); call(..., mask)
+    then keeps padded positions out of its batch moments.
     """
 
     def __init__(self, hidden_units, activation="relu", dropout=0.0, batch_norm=False,
@@ -24,16 +28,22 @@ class MLP(tf.keras.layers.Layer):
                              for u in self.hidden_units]
         self.norm_layers = [tf.keras.layers.BatchNormalization(dtype=self.dtype_policy)
                             for _ in self.hidden_units] if self.batch_norm else []
-        self.activation_layer = tf.keras.layers.Activation(activation, dtype=self.dtype_policy)
+        self.activation_layer = tf.keras.layers.Activation(
+            "linear" if activation == "dice" else activation, dtype=self.dtype_policy)
+        self.dice_layers = [Dice(dtype=self.dtype_policy) for _ in self.hidden_units] \
+            if activation == "dice" else []
         self.dropout_layer = tf.keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         x = inputs
         for i, dense in enumerate(self.dense_layers):
             x = dense(x)
             if self.batch_norm:
                 x = self.norm_layers[i](x, training=training)
-            x = self.activation_layer(x)
+            if self.dice_layers:
+                x = self.dice_layers[i](x, mask=mask, training=training)
+            else:
+                x = self.activation_layer(x)
             if self.dropout:
                 x = self.dropout_layer(x, training=training)
         return x

@@ -1,9 +1,13 @@
 """Registered models; importing this package registers every one of them."""
 from garden.models import autoint  # noqa: F401
+from garden.models import bst  # noqa: F401
 from garden.models import dcn  # noqa: F401
 from garden.models import dcn_v2  # noqa: F401
 from garden.models import deepfm  # noqa: F401
 from garden.models import deepwalk  # noqa: F401
+from garden.models import dien  # noqa: F401
+from garden.models import din  # noqa: F401
+from garden.models import dsin  # noqa: F401
 from garden.models import eges  # noqa: F401
 from garden.models import esmm  # noqa: F401
 from garden.models import ffm  # noqa: F401

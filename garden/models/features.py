@@ -16,6 +16,14 @@ def pick(schema, names, kinds, group=None):
     return [s.name for s in schema if s.kind in kinds and group in (None, s.group)]
 
 
+def pooled_sequences(schema):
+    """The behaviour sequences a `use_sequences` model mean-pools into fields: those that share
+    an id table with another feature (hist_item_id -> item_id). Sequences of their own ids,
+    such as the synthetic data's hist_session_id (session ranks), are left to the models that
+    read them."""
+    return [s.name for s in schema if s.kind == "sequence" and s.shared_with]
+
+
 def fields(schema, names):
     """(id features, dense features) among `names`, or every sparse and dense input if empty."""
     names = pick(schema, names, ("sparse", "dense"))
@@ -54,3 +62,24 @@ def concat_fields(features, embedded, ids, sequences, dense, pooling):
     if values is not None:
         parts.append(tf.cast(values, parts[0].dtype))
     return tf.concat(parts, axis=1)
+
+
+def recent_events(features, names, n, newest_first=False):
+    """The last `n` events of aligned sequences `names` (left-aligned, oldest first, lengths in
+    `<names[0]>_len`): ({name: [B, n] ids}, mask [B, n] bool). Oldest first and left-aligned
+    unless newest_first, which puts the most recent event at position 0. Padding is 0."""
+    lengths = tf.cast(features[f"{names[0]}_len"], tf.int32)
+    max_len = tf.shape(features[names[0]])[1]
+    take = tf.minimum(lengths, n)
+    steps = tf.range(n)[None, :]
+    mask = steps < take[:, None]
+    if newest_first:
+        index = lengths[:, None] - 1 - steps
+    else:
+        index = (lengths - take)[:, None] + steps
+    index = tf.clip_by_value(tf.where(mask, index, 0), 0, max_len - 1)
+    out = {}
+    for name in names:
+        values = tf.gather(features[name], index, batch_dims=1)
+        out[name] = tf.where(mask, values, tf.zeros_like(values))
+    return out, mask

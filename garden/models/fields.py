@@ -47,7 +47,7 @@ def field_features(schema, cfg):
     """(id features, dense features, sequences) a FieldConfig selects; the fields are the id
     features, then the sequences."""
     ids, dense = F.fields(schema, cfg.features)
-    sequences = F.pick(schema, None, ("sequence",)) if cfg.use_sequences else []
+    sequences = F.pooled_sequences(schema) if cfg.use_sequences else []
     if not ids + sequences:
         raise ConfigError("model.features: this model needs at least one sparse feature "
                           f"(the schema's sparse features: "

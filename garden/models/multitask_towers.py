@@ -38,7 +38,7 @@ class TaskTowers(MultiTaskRankingModel):
 
     def __init__(self, schema, task, cfg):
         ids, dense = F.fields(schema, cfg.features)
-        sequences = F.pick(schema, None, ("sequence",)) if cfg.use_sequences else []
+        sequences = F.pooled_sequences(schema) if cfg.use_sequences else []
         super().__init__(ids + dense + sequences, task, schema, weight_feature(schema))
         self.ids, self.dense, self.sequences = ids, dense, sequences
         self.embedding = F.embedding(schema, ids + sequences, cfg.embedding_dim,

@@ -78,6 +78,31 @@ class SyntheticWorldTest(tf.test.TestCase):
         gaps = w.event_time[index[has_short]] - w.event_time[index[has_short] - 1]
         self.assertTrue(np.all(gaps <= synthetic.SESSION_GAP_SECONDS))
 
+    def test_history_session_ids_follow_the_30_minute_split(self):
+        w, c = self.world, self.ranking
+        hist, length = c["hist_item_id"]
+        session, session_len = c["hist_session_id"]
+        self.assertAllEqual(session_len, length)
+        valid = np.arange(hist.shape[1])[None, :] < length[:, None]
+        self.assertAllEqual(session[~valid], np.zeros((~valid).sum()))
+        has = length > 0
+        # The most recent event is in session 1; ids never grow toward the present and step
+        # by at most one, so 1..max all occur.
+        self.assertAllEqual(session[has, length[has] - 1], np.ones(has.sum()))
+        steps = session[:, :-1] - session[:, 1:]
+        self.assertTrue(np.all(steps[valid[:, 1:]] >= 0) and np.all(steps[valid[:, 1:]] <= 1))
+        # Checked against event times: a new id exactly where 30 idle minutes pass.
+        rows = np.flatnonzero(length >= 2)[:500]
+        for r in rows:
+            n = length[r]
+            events = np.flatnonzero(w.event_user == c["user_id"][r])
+            times = w.event_time[events]
+            items = w.event_item[events]
+            end = next(i for i in range(len(items) - n + 1)
+                       if np.array_equal(items[i:i + n], hist[r, :n]))
+            gaps = np.diff(times[end:end + n]) > synthetic.SESSION_GAP_SECONDS
+            self.assertAllEqual(session[r, :n - 1] - session[r, 1:n], gaps.astype(int))
+
     def test_retrieval_test_split_is_each_users_last_event(self):
         users = self.world.event_user[self.retrieval_test]
         self.assertLen(np.unique(users), self.config.num_users)

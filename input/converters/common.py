@@ -240,6 +240,17 @@ def windows(values, start, end, length):
     return padded, lengths
 
 
+def session_ranks(session, start, end, length):
+    """For the history windows of `windows(values, start, end, length)`: each event's session
+    counted back from the most recent one in the window (1 = the latest session; 0: padding),
+    as (padded [N, length], lengths [N]). `session` is session_starts' output."""
+    number = np.cumsum(session == np.arange(len(session)))  # 1, 2, ... per new session
+    padded, lengths = windows(number, start, end, length)
+    last = padded[np.arange(len(padded)), np.maximum(lengths - 1, 0)]
+    valid = np.arange(length)[None, :] < lengths[:, None]
+    return np.where(valid, last[:, None] - padded + 1, 0), lengths
+
+
 def last_per_user(users):
     """For events sorted by user: True at each user's last event, if the user has >= 2."""
     n = len(users)
@@ -427,12 +438,17 @@ def write_event_dataset(events, out_dir, options, dataset, log=print, extra_stat
             hist = windows(items, user_start[rows], same_time[rows], o.hist_len)
             short = windows(items, session[rows], same_time[rows], o.short_len)
             long = windows(items, user_start[rows], session[rows], o.long_len)
+            sessions = session_ranks(session, user_start[rows], same_time[rows], o.hist_len)
             cols = {**user_cols(users[rows]), **item_cols(cand), **seq_cols("hist_", *hist),
                     **seq_cols("short_", *short), **seq_cols("long_", *long),
+                    "hist_session_id": sessions,
                     "click": label, **extra, "timestamp": times[rows]}
             cols.update(item_extras(cand, train))
             schema = Schema(base_specs(o.embedding_dim) + seq_specs("hist_", o.hist_len)
                             + seq_specs("short_", o.short_len) + seq_specs("long_", o.long_len)
+                            + [FeatureSpec("hist_session_id", "sequence", max_len=o.hist_len,
+                                           vocab_size=o.hist_len + 1,
+                                           embedding_dim=o.embedding_dim, group="user")]
                             + [FeatureSpec("click", "label", dtype="float32")]
                             + [FeatureSpec(k, "label", dtype="float32") for k in extra]
                             + [FeatureSpec("timestamp", "label", dtype="int64")])

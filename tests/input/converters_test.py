@@ -437,6 +437,14 @@ def test_windows_sessions_and_splits():
     assert lengths.tolist() == [0, 1, 1, 2, 0, 1]
     assert padded[3].tolist() == [11, 12] and padded[2].tolist() == [10, 0]
     assert common.last_per_user(users).tolist() == [False, False, False, True, False, True]
+    # Session ranks of the same windows, counted back from the latest session in each.
+    session = common.session_starts(users, times)
+    full = common.run_starts([users])
+    ranks, rank_lengths = common.session_ranks(session, full, np.arange(1, 7), 3)
+    # Row 3's window: user 1's last three events, at 100, 100 (the first session) and 4000
+    # (a new one, 3900 idle seconds later).
+    assert ranks[3].tolist() == [2, 2, 1] and ranks[2].tolist() == [1, 1, 1]
+    assert ranks[5].tolist() == [1, 1, 0] and rank_lengths.tolist() == [1, 2, 3, 3, 1, 2]
     assert common.time_split(np.array([5, 1, 9, 3, 7, 2, 8, 4, 6, 10]), 0.2).tolist() == [
         False, False, True, False, False, False, False, False, False, True]
     train, dropped = common.drop_shared_pairs(np.array([1, 1, 2, 2]), np.array([7, 7, 7, 8]),

@@ -40,6 +40,7 @@ import tensorflow as tf  # noqa: E402
 
 from garden.embedding_quality import knn_category_agreement  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
+from input.integrity import vetted_records  # noqa: E402
 from input.reader import list_files, make_dataset, parse_batch  # noqa: E402
 from layers.feature_embedding import FeatureEmbedding  # noqa: E402
 
@@ -87,7 +88,7 @@ def item_metadata(schema, pattern, item, vocab):
     side = [n for n in SIDE_FEATURES if n in schema and schema[n].kind == "sparse"]
     counts = np.zeros(vocab, np.int64)
     values = {n: np.zeros(vocab, np.int64) for n in side}
-    ds = tf.data.TFRecordDataset(list_files(pattern), num_parallel_reads=4).batch(8192)
+    ds = vetted_records(list_files(pattern)).batch(8192)
     ds = ds.map(lambda s: parse_batch(schema, s, names=[item] + side)[0], tf.data.AUTOTUNE)
     for features in ds.prefetch(2):
         ids = features[item].numpy()

@@ -24,6 +24,7 @@ import tensorflow as tf  # noqa: E402
 from garden import config as config_lib  # noqa: E402
 from garden import data, distribute, metrics, registry  # noqa: E402
 from garden.tasks import multitask as multitask_lib  # noqa: E402
+from input.integrity import vetted_records  # noqa: E402
 from input.reader import make_dataset, parse_batch, list_files  # noqa: E402
 from input.specs import Schema  # noqa: E402
 
@@ -135,11 +136,7 @@ def item_counts(schema, pattern, item, label=None):
     vocab = schema.vocab_size(item)
     names = [item] + ([label] if label else [])
     counts, sums = np.zeros(vocab), np.zeros(vocab)
-    # Damaged files were vetted by garden.train (an error, or --skip_corrupt_records): read
-    # each up to its damage, as training does.
-    ds = tf.data.Dataset.from_tensor_slices(list_files(pattern)).interleave(
-        lambda path: tf.data.TFRecordDataset(path).ignore_errors(), cycle_length=4,
-        num_parallel_calls=4).batch(8192)
+    ds = vetted_records(list_files(pattern)).batch(8192)
     ds = ds.map(lambda s: parse_batch(schema, s, names=names), tf.data.AUTOTUNE)
     for features, labels in ds.prefetch(2):
         ids = features[item].numpy()

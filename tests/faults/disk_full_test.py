@@ -78,7 +78,7 @@ def test_export_fails_cleanly_and_leaves_no_version(small_fs, tiny_world):
     fill(small_fs, 16 << 10)  # far less than a SavedModel takes
     tally("disk-full writes tried")
     with pytest.raises(Exception) as raised:
-        export.export_model(model, schema, base)
+        export.export_model(model, schema, base, "deepfm")
     assert "space" in str(raised.value).lower() or getattr(raised.value, "errno", 0) == \
         errno.ENOSPC, raised.value
     left = [os.path.join(d, n) for d, dirs, files in os.walk(base) for n in dirs + files]

@@ -212,7 +212,8 @@ def test_base_auc(deepfm_run, tiny_world):
         result["eval"]["auc"] - result["eval"]["base_auc"])
     schema = Schema.load(os.path.join(tiny_world, "ranking"))
     assert base_model.base_features(schema) == sorted(
-        ["user_id", "age", "gender", "city", "hist_item_id", "hist_cat_id", "hist_brand_id"])
+        ["user_id", "age", "gender", "city", "hist_item_id", "hist_cat_id", "hist_brand_id",
+         "hist_session_id"])
     features = {"item_id": tf.constant([3, 4]), "age": tf.constant([1, 2]),
                 "hist_item_id": tf.constant([[5, 6]]), "hist_item_id_len": tf.constant([2]),
                 "price": tf.constant([[1.5], [2.0]])}

@@ -1,11 +1,13 @@
 """SampledSoftmax: a softmax head over an item vocabulary, sampled in training."""
 import tensorflow as tf
 
+from layers.full_softmax import FullSoftmax
+
 SAMPLERS = ("log_uniform", "uniform", "unigram")
 
 
 @tf.keras.utils.register_keras_serializable(package="garden")
-class SampledSoftmax(tf.keras.layers.Layer):
+class SampledSoftmax(FullSoftmax):
     """Scores a query vector against every item: logit_i = <q, w_i> + b_i.
 
     Training uses tf.nn.sampled_softmax_loss (Jean et al., ACL 2015): the target against
@@ -31,7 +33,6 @@ class SampledSoftmax(tf.keras.layers.Layer):
 
     def __init__(self, num_items, dim, num_sampled=100, sampler="log_uniform",
                  unigram_counts=None, remove_accidental_hits=True, **kwargs):
-        super().__init__(**kwargs)
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
         if num_items < 2 or not 1 <= num_sampled < num_items:
@@ -42,8 +43,7 @@ class SampledSoftmax(tf.keras.layers.Layer):
         if unigram_counts is not None and len(unigram_counts) != num_items:
             raise ValueError(f"unigram_counts needs {num_items} entries, got "
                              f"{len(unigram_counts)}")
-        self.num_items = int(num_items)
-        self.dim = int(dim)
+        super().__init__(num_items, dim, **kwargs)
         self.num_sampled = int(num_sampled)
         self.sampler = sampler
         self.unigram_counts = (None if unigram_counts is None
@@ -51,13 +51,7 @@ class SampledSoftmax(tf.keras.layers.Layer):
         self.remove_accidental_hits = bool(remove_accidental_hits)
 
     def build(self, input_shape):
-        self.item_embeddings = self.add_weight(
-            name="item_embeddings", shape=(self.num_items, self.dim), dtype="float32",
-            initializer=tf.keras.initializers.TruncatedNormal(stddev=self.dim ** -0.5),
-            experimental_autocast=False)  # logits over the corpus are computed in float32
-        self.item_biases = self.add_weight(name="item_biases", shape=(self.num_items,),
-                                           dtype="float32", initializer="zeros",
-                                           experimental_autocast=False)
+        # The item table and biases are FullSoftmax's; the unigram sampler adds its counts.
         if self.sampler == "unigram":
             self.item_counts = self.add_weight(
                 name="item_counts", shape=(self.num_items,), dtype="float32", trainable=False,
@@ -74,12 +68,6 @@ class SampledSoftmax(tf.keras.layers.Layer):
         if not self.built:
             self.build(tf.TensorShape([None, self.dim]))
         self.item_counts.assign(tf.cast(counts, tf.float32))
-
-    def call(self, query):
-        logits = tf.matmul(tf.cast(query, tf.float32), self.item_embeddings, transpose_b=True)
-        logits = logits + self.item_biases
-        not_padding = tf.range(self.num_items) > 0
-        return tf.where(not_padding, logits, logits.dtype.min)
 
     def loss(self, query, targets, training=False):
         if not self.built:  # training may call loss() before the layer was ever called
@@ -114,7 +102,7 @@ class SampledSoftmax(tf.keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_items=self.num_items, dim=self.dim, num_sampled=self.num_sampled,
+        config.update(num_sampled=self.num_sampled,
                       sampler=self.sampler, unigram_counts=self.unigram_counts,
                       remove_accidental_hits=self.remove_accidental_hits)
         return config

@@ -43,6 +43,9 @@ class FrequencyEstimator(tf.keras.layers.Layer):
         self.num_buckets = int(num_buckets)
         self.num_hashes = int(num_hashes)
         self.alpha = float(alpha)
+        # The arrays' shapes depend on the arguments only: created now, under the caller's
+        # distribution strategy, not inside the first traced training step.
+        self.build()
 
     def build(self, input_shape=None):
         size = self.num_hashes * self.num_buckets  # the hash arrays, flattened
@@ -76,8 +79,11 @@ class FrequencyEstimator(tf.keras.layers.Layer):
         moved = decay * gap + self.alpha * decay / (1.0 - self.alpha) * elapsed
         first = decay / (1.0 - self.alpha) * tf.cast(step, tf.float32)
         new_gap = tf.where(last > 0, moved, first)
-        self.gap.scatter_nd_update(keys, new_gap)
-        self.last_step.scatter_nd_update(keys, tf.fill(tf.shape(last), step))
+        # scatter_update of IndexedSlices (not scatter_nd_update): mirrored variables
+        # implement it in replica context, keeping the first replica's update.
+        keys = keys[:, 0]
+        self.gap.scatter_update(tf.IndexedSlices(new_gap, keys))
+        self.last_step.scatter_update(tf.IndexedSlices(tf.fill(tf.shape(last), step), keys))
 
     def call(self, ids):
         if not self.built:

@@ -52,6 +52,16 @@ def test_mirrored_over_two_logical_cpus(tiny_world, tmp_path):
     assert "mirrored: 2 replica(s), global batch 128, learning rate 0.002" in out.stdout
     result = metrics(model_dir)
     assert result["eval"]["auc"] > 0.5 and result["export"]["max_abs_diff"] <= 1e-5
+    # GAUC, like every evaluation metric, is computed once over all held-out predictions by a
+    # single-device copy restored from the checkpoint, never per replica: the mirrored run's
+    # numbers are this (one-device) process's on the same checkpoint, over every example.
+    from garden import evaluate
+    cfg, schema, data_dir, model = evaluate.load_trained(model_dir, log=lambda *a: None)
+    again = evaluate.evaluate(model, schema, cfg, data_dir)
+    eval_files = tf.io.gfile.glob(os.path.join(tiny_world, "ranking", "test-*"))
+    assert result["eval"]["examples"] == sum(1 for _ in tf.data.TFRecordDataset(eval_files))
+    assert again["gauc"] == pytest.approx(result["eval"]["gauc"], abs=1e-9)
+    assert again["auc"] == pytest.approx(result["eval"]["auc"], abs=1e-9)
 
 
 def test_one_device_checkpoint_resumes_under_mirrored(tiny_world, tmp_path):

@@ -68,12 +68,12 @@ def head_checks(strategy):
         for _ in range(2):  # step 2 reads the estimate step 1 wrote
             loss, grads = step(one, query, items, ids)
             one_losses.append(float(loss))
-        # Per-replica negatives: each shard's queries against its own shard's items only.
-        local = InBatchSoftmax(**kwargs)
+        # Per-replica negatives at step 1: each shard's queries against its own shard's items
+        # only, with an estimator of its own (the losses add up to the global-batch mean).
         local_loss = 0.0
         for start, size in ((0, 3), (3, 2)):
-            loss, _ = step(local, query[start:start + size], items[start:start + size],
-                           ids[start:start + size])
+            loss, _ = step(InBatchSoftmax(**kwargs), query[start:start + size],
+                           items[start:start + size], ids[start:start + size])
             local_loss += float(loss)
 
         with strategy.scope():

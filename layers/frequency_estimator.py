@@ -29,7 +29,10 @@ class FrequencyEstimator(tf.keras.layers.Layer):
     t (one sighting in t steps), and a bucket never seen reads as gap = steps so far.
 
     update(ids [n] int) at every training step; call(ids [n] int) -> p [n] float32
-    (> 0). The arrays are non-trainable weights, checkpointed with the model.
+    (> 0). The arrays are non-trainable weights, checkpointed with the model. Under a
+    synchronous distribution strategy they aggregate ONLY_FIRST_REPLICA: every replica must
+    update with the same ids (InBatchSoftmax passes the global batch's), and the first
+    replica's update is applied to every copy, once per step.
     """
 
     def __init__(self, num_buckets=1 << 16, num_hashes=2, alpha=0.01, **kwargs):
@@ -43,6 +46,12 @@ class FrequencyEstimator(tf.keras.layers.Layer):
         self.num_buckets = int(num_buckets)
         self.num_hashes = int(num_hashes)
         self.alpha = float(alpha)
+        # The arrays' shapes depend on the arguments only, so they are created now (under the
+        # caller's strategy scope). Created lazily inside the first traced step of a
+        # MirroredStrategy, next to InBatchSoftmax's all_gather, they made tf.function fall
+        # back to conditional initialization, which failed ("must feed a value for
+        # placeholder").
+        self.build()
 
     def build(self, input_shape=None):
         size = self.num_hashes * self.num_buckets  # the hash arrays, flattened
@@ -64,24 +73,21 @@ class FrequencyEstimator(tf.keras.layers.Layer):
         return tf.stack(keys)
 
     def update(self, ids):
-        if not self.built:
-            self.build()
         step = self.step.assign_add(1)
         keys, _, counts = tf.unique_with_counts(tf.reshape(self._keys(ids), [-1]))
-        keys = keys[:, None]
-        last = tf.gather_nd(self.last_step, keys)
-        gap = tf.gather_nd(self.gap, keys)
+        last = tf.gather(self.last_step, keys)
+        gap = tf.gather(self.gap, keys)
         decay = tf.pow(1.0 - self.alpha, tf.cast(counts, tf.float32))
         elapsed = tf.cast(step - last, tf.float32)
         moved = decay * gap + self.alpha * decay / (1.0 - self.alpha) * elapsed
         first = decay / (1.0 - self.alpha) * tf.cast(step, tf.float32)
         new_gap = tf.where(last > 0, moved, first)
-        self.gap.scatter_nd_update(keys, new_gap)
-        self.last_step.scatter_nd_update(keys, tf.fill(tf.shape(last), step))
+        # scatter_update of IndexedSlices, not scatter_nd_update: mirrored variables lack the
+        # latter (NotImplementedError), the former keeps the first replica's update.
+        self.gap.scatter_update(tf.IndexedSlices(new_gap, keys))
+        self.last_step.scatter_update(tf.IndexedSlices(tf.fill(tf.shape(last), step), keys))
 
     def call(self, ids):
-        if not self.built:
-            self.build()
         keys = self._keys(ids)[..., None]
         seen = tf.gather_nd(self.last_step, keys) > 0
         steps = tf.cast(tf.maximum(self.step, 1), tf.float32)

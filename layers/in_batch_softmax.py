@@ -24,6 +24,20 @@ class InBatchSoftmax(tf.keras.layers.Layer):
       query's target, other than the target itself, is not a negative and is masked out.
     Serving uses no correction: call([query, item_vectors]) scores every item.
 
+    Under a synchronous distribution strategy (MirroredStrategy, MultiWorkerMirrored, TPU)
+    with more than one replica, `loss` runs in each replica on its shard of the global batch;
+    it gathers every replica's target vectors, ids and (through the ids) logQ estimates with
+    `ReplicaContext.all_gather`, so each query is scored against the whole global batch's
+    items, as on one device. all_gather's gradient sums the replicas' gradients of the
+    gathered tensor and hands each replica its own slice, so every item vector gets the
+    gradient of the global loss. The frequency estimator is updated with the gathered ids
+    by every replica alike and keeps the first replica's update (its variables aggregate
+    ONLY_FIRST_REPLICA): it counts the global batch once per step, as on one device. Mixed
+    negatives stay per replica: each replica draws its own `num_negatives` uniform items and
+    its queries score the global batch's items plus those (the logQ mixture term stays
+    num_negatives / (num_items - 1)). With one replica, or outside strategy.run, nothing is
+    gathered (the single-device path is unchanged).
+
     Args:
       temperature: > 0, divides the scores.
       normalize: L2-normalize queries and items.
@@ -75,22 +89,22 @@ class InBatchSoftmax(tf.keras.layers.Layer):
     def loss(self, query, item_vectors, item_ids, training=False, negative_vectors=None,
              negative_ids=None):
         item_ids = tf.cast(tf.reshape(item_ids, [-1]), tf.int64)
-        candidates, candidate_ids = item_vectors, item_ids
+        candidates, candidate_ids, offset = _global_batch(item_vectors, item_ids)
+        batch_ids = candidate_ids  # the global batch's targets
         if self.num_negatives:
             if negative_vectors is None:
                 raise ValueError("num_negatives > 0: pass negative_vectors and negative_ids")
-            candidates = tf.concat([item_vectors, negative_vectors], axis=0)
-            candidate_ids = tf.concat([item_ids, tf.cast(negative_ids, tf.int64)], axis=0)
+            candidates = tf.concat([candidates, negative_vectors], axis=0)
+            candidate_ids = tf.concat([candidate_ids, tf.cast(negative_ids, tf.int64)], axis=0)
         logits = self._scores(query, candidates)
         if self.logq_correction:
             if training:
-                self.estimator.update(item_ids)
+                self.estimator.update(batch_ids)
             expected = self.estimator(candidate_ids)
             if self.num_negatives:
                 expected += self.num_negatives / (self.num_items - 1)
             logits -= tf.math.log(expected)[None, :]
-        batch = tf.shape(item_ids)[0]
-        labels = tf.range(batch)
+        labels = offset + tf.range(tf.shape(item_ids)[0])  # own target among the candidates
         if self.remove_accidental_hits:
             same = tf.equal(item_ids[:, None], candidate_ids[None, :])
             own = tf.one_hot(labels, tf.shape(candidate_ids)[0], on_value=True,
@@ -107,3 +121,17 @@ class InBatchSoftmax(tf.keras.layers.Layer):
                       num_buckets=self.num_buckets, num_hashes=self.num_hashes,
                       alpha=self.alpha)
         return config
+
+
+def _global_batch(item_vectors, item_ids):
+    """(vectors, ids) of the global batch's items and the offset of this replica's first one
+    among them; the inputs themselves and 0 with one replica or outside a replica."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return item_vectors, item_ids, 0
+    # Replicas' shards may differ in size (the last batch of an epoch): the offset is the sum
+    # of the sizes of the replicas before this one.
+    sizes = context.all_gather(tf.shape(item_ids)[:1], axis=0)
+    offset = tf.reduce_sum(sizes[:context.replica_id_in_sync_group])
+    return (context.all_gather(item_vectors, axis=0), context.all_gather(item_ids, axis=0),
+            offset)

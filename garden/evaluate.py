@@ -177,6 +177,8 @@ def build_with_batch(model, schema, pattern):
     """Creates the model's variables by calling it on one small batch of real data."""
     features, _ = next(iter(make_dataset(schema, pattern, 2, training=False)))
     model(features, training=False)
+    if model.task == "retrieval":  # the item side too (a two-tower item tower), not later
+        model.scores(features)    # inside an export's tf.function, which cannot track it
 
 
 def format_metrics(values):

@@ -2,7 +2,7 @@
 
 Each claim is checked on the mean over several training seeds of the default synthetic world
 (300,000 examples), so that one lucky seed cannot carry it. With -s they print their numbers.
-On 2 shared, busy cores: sdm vs youtube_dnn 19 min (3 seeds each), logQ ~20 min.
+Measured on 2 shared, busy cores, both at once: sdm vs youtube_dnn 19.5 min, logQ 18 min.
 """
 import importlib.util
 import os

@@ -150,7 +150,7 @@ def test_check_cli_passes_and_catches_a_wrong_export(deepfm_run):
 
 def test_export_cli_on_a_two_tower_run(tiny_world, tmp_path):
     # The item tower is built when the run is loaded, not inside the export's tf.function
-    # (which could not track its variables: garden.evaluate.build_with_batch).
+    # (which could not track its variables: garden.evaluate.load_trained).
     model_dir = str(tmp_path / "two_tower")
     tiny_train("two_tower", tiny_world, model_dir)
     out = run_cli("garden.export", f"--model_dir={model_dir}")

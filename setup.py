@@ -24,6 +24,8 @@ setuptools.setup(
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-xdist>=3.5"],
+        # No "scann" extra: scann 1.4.2's TensorFlow ops are built for TF 2.20 and do not
+        # load into 2.21 (installing it even breaks importing TFRS); see garden/index.py.
     },
     entry_points={
         "console_scripts": [

@@ -168,15 +168,19 @@ def load_trained(model_dir, log=print):
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
     if latest is None:
         raise FileNotFoundError(f"--model_dir={model_dir}: no checkpoint to restore")
-    build_with_batch(model, schema, os.path.join(data_dir, cfg.data.eval_pattern))
+    features = build_with_batch(model, schema, os.path.join(data_dir, cfg.data.eval_pattern))
+    if model.task == "retrieval":  # the item side too (a two-tower item tower), not first
+        model.scores(features)  # inside an export's tf.function, which cannot track it
     checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
     return cfg, schema, data_dir, model
 
 
 def build_with_batch(model, schema, pattern):
-    """Creates the model's variables by calling it on one small batch of real data."""
+    """Creates the model's variables by calling it on one small batch of real data; returns
+    that batch's features."""
     features, _ = next(iter(make_dataset(schema, pattern, 2, training=False)))
     model(features, training=False)
+    return features
 
 
 def format_metrics(values):

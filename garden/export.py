@@ -314,6 +314,12 @@ def main(argv):
     from garden.evaluate import load_trained
     if not FLAGS.model_dir:
         sys.exit("--model_dir is required")
+    if FLAGS.index != "brute_force":  # before any export: fail fast, say why
+        from garden import index
+        try:
+            index.check_index_kind(FLAGS.index)
+        except ValueError as e:
+            sys.exit(f"error: {e}")
     cfg, schema, data_dir, model = load_trained(FLAGS.model_dir)
     export_base = FLAGS.export_base or os.path.join(FLAGS.model_dir, "export")
     eval_pattern = os.path.join(data_dir, cfg.data.eval_pattern)
@@ -327,7 +333,8 @@ def main(argv):
         if model.task == "retrieval":  # item vectors and the top-K SavedModel (garden/index.py)
             from garden import index
             print(json.dumps(index.export_and_check(
-                model, schema, os.path.join(FLAGS.model_dir, "index"), eval_pattern)))
+                model, schema, os.path.join(FLAGS.model_dir, "index"), eval_pattern,
+                kind=FLAGS.index)))
         return
     path = FLAGS.export_dir or latest_version(os.path.join(export_base, cfg.model_name))
     if not path or not os.path.exists(os.path.join(path, "saved_model.pb")):
@@ -361,6 +368,9 @@ def define_flags():
     flags.DEFINE_string("export_dir", None, "--check this version folder (default: the newest).")
     flags.DEFINE_integer("num_examples", 512, "--check: held-out examples to score.")
     flags.DEFINE_float("tolerance", 1e-5, "--check: the largest accepted difference.")
+    flags.DEFINE_enum("index", "brute_force", ["brute_force", "scann"], "Retrieval: the "
+                      "top-K SavedModel's index; scann is unavailable with TensorFlow 2.21 "
+                      "(garden/index.py says why) and fails with the reason.")
 
 
 def run():

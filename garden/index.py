@@ -17,6 +17,16 @@ The top-K SavedModel, built on TFRS `factorized_top_k.BruteForce`, has one signa
 with k chosen per request, 1 <= k <= max_k. A multi-interest query (MIND) retrieves the k
 best items of each interest and returns the k best of their union, an item scored by its
 best interest: exactly the top k over all items by that score.
+
+ScaNN (`--index=scann`) is not available: scann 1.4.2's TensorFlow ops, which TFRS's
+`factorized_top_k.ScaNN` layer and a ScaNN SavedModel need (TF Serving too, as its
+tf-serving-scann build), are compiled against TensorFlow 2.20 (its `[tf]` extra pins
+tensorflow~=2.20.0) and fail to load into the TensorFlow 2.21 the garden pins (an undefined
+abseil symbol). Worse, with scann 1.4.2 installed next to TensorFlow 2.21, importing TFRS
+fails (TFRS imports scann when present and catches only ImportError, not the NotFoundError
+of the op library), and with it the garden: do not install it into the garden's environment.
+Its numpy API (scann.scann_ops_pybind) does load, in an environment of its own, to build a
+searcher over item_vectors.npy outside TensorFlow. See scann_unavailable().
 """
 import os
 import shutil
@@ -44,6 +54,36 @@ def _union_top_k(scores, ids, k):
     scores = tf.where(repeated, scores.dtype.min, scores)
     top = tf.math.top_k(scores, k=k)
     return top.values, tf.gather(ids, top.indices, batch_dims=1)
+
+
+INDEXES = ("brute_force", "scann")
+
+
+def scann_unavailable():
+    """Why the garden cannot export a ScaNN top-K SavedModel here: one sentence, with what
+    importing scann did in this process."""
+    try:
+        from scann import scann_ops  # noqa: F401  (loads the TensorFlow op library)
+        found = ("scann imports here, but the garden's ScaNN export is not written: it was "
+                 "left out when scann 1.4.2 could not load into TensorFlow 2.21")
+    except ImportError as e:  # not installed (ModuleNotFoundError is one)
+        found = f"importing scann failed: {e}"
+    except tf.errors.NotFoundError as e:  # installed, but its op library does not load
+        found = f"scann's TensorFlow op library does not load: {str(e)[-200:]}"
+    return ("--index=scann needs ScaNN's TensorFlow ops (tfrs.layers.factorized_top_k.ScaNN "
+            "and the SavedModel use them), and scann 1.4.2 builds them for TensorFlow 2.20 "
+            f"(its [tf] extra pins tensorflow~=2.20.0) while the garden pins TensorFlow "
+            f"{tf.__version__} ({found}). Use --index=brute_force (exact top-K), or build a "
+            "ScaNN searcher over item_vectors.npy with scann.scann_ops_pybind (numpy, no "
+            "TensorFlow).")
+
+
+def check_index_kind(kind):
+    """Raises ValueError naming the choices, or why ScaNN is unavailable."""
+    if kind not in INDEXES:
+        raise ValueError(f"--index must be one of {INDEXES}, got {kind!r}")
+    if kind == "scann":
+        raise ValueError(scann_unavailable())
 
 
 def top_k_module(model, max_k):
@@ -77,9 +117,11 @@ def top_k_module(model, max_k):
     return module, vectors.numpy(), ids.numpy()
 
 
-def export_index(model, out_dir, max_k=None):
+def export_index(model, out_dir, max_k=None, kind="brute_force"):
     """Writes the item vectors and the top-K SavedModel (see the module docstring); returns
-    the SavedModel's path."""
+    the SavedModel's path. `kind` is one of INDEXES (only brute_force works: see
+    scann_unavailable)."""
+    check_index_kind(kind)
     max_k = max_k or model.top_k
     module, vectors, ids = top_k_module(model, max_k)
     os.makedirs(out_dir, exist_ok=True)
@@ -153,10 +195,10 @@ def check_index(model, features, index_path, max_k=None):
             "too_large_k_rejected": bool(actual["too_large_k_rejected"])}
 
 
-def export_and_check(model, schema, out_dir, pattern, num_examples=256):
+def export_and_check(model, schema, out_dir, pattern, num_examples=256, kind="brute_force"):
     """export_index, then check_index on the first held-out examples of `pattern`."""
     from input.reader import list_files, parse_batch
-    path = export_index(model, out_dir)
+    path = export_index(model, out_dir, kind=kind)
     records = [r.numpy() for r in tf.data.TFRecordDataset(list_files(pattern)).take(num_examples)]
     features, _ = parse_batch(schema, tf.constant(records), with_labels=False,
                               names=model.feature_names)

@@ -20,6 +20,8 @@ class InBatchSoftmax(tf.keras.layers.Layer):
       FrequencyEstimator; with mixed negatives a candidate is also drawn uniformly
       num_negatives / (num_items - 1) times, so the correction is log of the sum (the
       mixture proposal; the MNS paper leaves the correction of the mixture open).
+      Without it the head learns about log p(item | query) - log p(item): it retrieves the
+      tail far more than full softmax does (tools/logq_study.py measures both).
     - Accidental hits (`remove_accidental_hits`): a candidate with the same item id as the
       query's target, other than the target itself, is not a negative and is masked out.
     Serving uses no correction: call([query, item_vectors]) scores every item.

@@ -148,6 +148,19 @@ def test_check_cli_passes_and_catches_a_wrong_export(deepfm_run):
     assert out.returncode != 0 and "--check failed" in out.stderr
 
 
+def test_export_cli_on_a_two_tower_run(tiny_world, tmp_path):
+    # The item tower is built when the run is loaded, not inside the export's tf.function
+    # (which could not track its variables: garden.evaluate.load_trained).
+    model_dir = str(tmp_path / "two_tower")
+    tiny_train("two_tower", tiny_world, model_dir)
+    out = run_cli("garden.export", f"--model_dir={model_dir}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert os.path.exists(os.path.join(model_dir, "export", "two_tower", "2", "saved_model.pb"))
+    top_k = json.loads(out.stdout.strip().splitlines()[-1])
+    assert top_k["path"].endswith(os.path.join("index", "top_k", "2"))
+    assert top_k["id_agreement"] >= 0.99 and top_k["too_large_k_rejected"], top_k
+
+
 def test_embedding_health_runs_after_training_and_as_a_cli(deepfm_run):
     model_dir, result = deepfm_run
     values = result["embeddings"]["tables"]["item_id"]

@@ -1,5 +1,7 @@
 """Item vectors and the top-K SavedModel (garden/index.py) for every retrieval model."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -69,3 +71,20 @@ def test_unigram_sampler_gets_the_training_counts(tiny_world):
     counts = model.head.item_counts.numpy()
     np.testing.assert_array_equal(counts[catalog[:, 0]], catalog[:, -1])
     assert not model.head.item_counts.trainable
+
+
+def test_scann_index_fails_with_the_reason(tmp_path):
+    # scann 1.4.2's TensorFlow ops are built for TF 2.20 and do not load into TF 2.21, so
+    # --index=scann stops before exporting anything and says why (garden/index.py).
+    with pytest.raises(ValueError, match=r"tensorflow~=2\.20\.0.*--index=brute_force"):
+        index.check_index_kind("scann")
+    with pytest.raises(ValueError, match="must be one of"):
+        index.check_index_kind("faiss")
+    with pytest.raises(ValueError, match="tfrs.layers.factorized_top_k.ScaNN"):
+        index.export_index(None, str(tmp_path), kind="scann")
+    assert not os.listdir(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "garden.export",
+                             f"--model_dir={tmp_path}", "--index=scann"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "error: --index=scann needs ScaNN's TensorFlow ops" in result.stderr, result.stderr

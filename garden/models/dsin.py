@@ -47,7 +47,11 @@ class DSIN(BehaviourModel):
       recent first (padding sessions last); the paper runs them oldest first, the same for a
       bidirectional LSTM up to which end the padding sits.
     - Session interest activating: a^I_k = softmax_k(I_k W^I X^I), a^H_k = softmax_k(H_k W^H
-      X^I) with X^I the candidate; the weighted sums u^I and u^H are the interest.
+      X^I) with X^I the candidate; the weighted sums u^I and u^H are the interest. The paper's
+      text calls this a local activation unit, and DeepCTR puts DIN's attention MLP there
+      (softmax-normalized); the garden follows the paper's bilinear form above, which did as
+      well on the 300,000-example synthetic world (seed 0, learning rate 0.001: AUC 0.7847
+      bilinear; DIN's unit with units (64, 16) and Dice 0.7837 normalized, 0.7808 not).
     Users without a behaviour get zeros.
     """
 

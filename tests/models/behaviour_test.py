@@ -49,14 +49,15 @@ def test_recent_events_oldest_and_newest_first():
     np.testing.assert_array_equal(out["s"], [[4, 3, 2], [5, 0, 0], [0, 0, 0]])
 
 
-@pytest.mark.parametrize("name", SEQUENCE_MODELS)
-def test_padding_and_old_history_never_matter(name):
+@pytest.mark.parametrize("name,overrides", [(n, {}) for n in SEQUENCE_MODELS]
+                         + [("bst", {"output": "flatten"})])
+def test_padding_and_old_history_never_matter(name, overrides):
     """Scores ignore padded positions and events older than hist_len; empty rows are finite."""
     schema = _schema()
     entry = registry.get_model(name)
     model = entry.build(schema, TaskConfig(), entry.config(hist_len=10, max_sessions=3,
                                                            session_len=4)
-                        if name == "dsin" else entry.config(hist_len=10))
+                        if name == "dsin" else entry.config(hist_len=10, **overrides))
     features = _batch(schema)
     clean = model(features, training=False).numpy()
     noisy = dict(features)
@@ -102,6 +103,8 @@ def test_config_errors_name_the_key():
         registry.get_model("din").config(hist_len=0)
     with pytest.raises(ConfigError, match="model.num_heads"):
         registry.get_model("bst").config(num_heads=5)
+    with pytest.raises(ConfigError, match="model.output"):
+        registry.get_model("bst").config(output="mean")
     with pytest.raises(ConfigError, match="model.aux_weight"):
         registry.get_model("dien").config(aux_weight=-1)
 

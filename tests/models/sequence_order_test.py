@@ -11,11 +11,7 @@ import pytest
 from garden import config, data, train
 
 SEEDS = (0, 1)
-# DSIN and BST do not beat the baseline yet (300k world: dsin 0.7847/0.7811, bst 0.7785/0.7777
-# against deepfm 0.7860/0.7833 on seeds 0/1). Strict: the mark fails the run once they do.
-_BEHIND = pytest.mark.xfail(strict=True, reason="known shortfall, see the README")
-SEQUENCE_MODELS = ("din", "dien", pytest.param("dsin", marks=_BEHIND),
-                   pytest.param("bst", marks=_BEHIND))
+SEQUENCE_MODELS = ("din", "dien", "dsin", "bst")
 NUM_EXAMPLES = 300_000
 
 

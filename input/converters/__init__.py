@@ -9,7 +9,7 @@ train-*.tfrecord, test-*.tfrecord, schema.yaml), `out_dir/vocab/<feature>.txt` a
 import dataclasses
 import time
 
-from input.converters import behavior, common, csv_log, ctr, movielens
+from input.converters import behavior, common, csv_log, ctr, movielens, stream
 from input.converters.common import ConversionError, EventOptions, Malformed
 
 EVENT_READERS = {**movielens.READERS, **behavior.READERS}
@@ -35,13 +35,13 @@ def convert(dataset, raw_dir, out_dir, *, min_count=None, side_min_count=1, hash
         raise ConversionError(f"--test_fraction must be in (0, 1), got {test_fraction}")
     log(f"Converting {dataset} from {raw_dir} to {out_dir}")
     if dataset in CTR_READERS:
-        table = CTR_READERS[dataset](raw_dir, malformed, log)
-        _report(malformed, log)
-        stats = common.write_ctr_dataset(
-            table, out_dir, min_count=min_count, hash_buckets=hash_buckets,
-            test_fraction=test_fraction, embedding_dim=embedding_dim, num_shards=num_shards,
-            seed=seed, dataset=dataset, log=log,
-            extra_stats={"malformed_rows": malformed.to_dict(), "min_count": min_count})
+        # Streams the file (several passes, memory bounded by the vocabularies).
+        stats = stream.write_ctr_stream(
+            CTR_READERS[dataset](raw_dir), out_dir, min_count=min_count,
+            hash_buckets=hash_buckets, test_fraction=test_fraction,
+            embedding_dim=embedding_dim, num_shards=num_shards, seed=seed, dataset=dataset,
+            log=log, malformed=malformed, extra_stats={"min_count": min_count},
+            report=lambda: _report(malformed, log))
     else:
         if hash_buckets:
             raise ConversionError(f"--hash_buckets applies to criteo and avazu, not {dataset}")

@@ -4,8 +4,8 @@ A converter reads its raw files into either
 - an `Events` table (one row per user-item interaction: MovieLens, Amazon, Taobao, CSV logs),
   which `write_event_dataset` turns into `ranking/` (time split, histories before each event)
   and `retrieval/` (leave-last-out per user, session and long-term sequences); or
-- a `CtrTable` (one row per impression with categorical and dense fields: Criteo, Avazu),
-  which `write_ctr_dataset` turns into `ranking/` (time split).
+- a CTR source (one row per impression with categorical and dense fields: Criteo, Avazu),
+  which `stream.write_ctr_stream` turns into `ranking/` (time split), streaming the file.
 
 Ids: vocabularies are built by frequency (id 1 = most frequent value, 0 = padding/OOV);
 values seen fewer than `min_count` times and missing values map to 0. Vocabularies are built
@@ -544,79 +544,6 @@ def read_vocab(path):
     """Raw values by id from a vocab/<feature>.txt file (index 0 is OOV)."""
     with open(path, encoding="utf-8") as f:
         return f.read().split("\n")[:-1]
-
-
-# ---------------------------------------------------------------- impression logs (CTR)
-
-@dataclasses.dataclass
-class CtrTable:
-    """Impressions: a label, categorical columns (strings, "" = missing), numeric columns
-    (NaN = missing), and an order/time used for the split (file order when None)."""
-    label: np.ndarray
-    categorical: dict
-    numeric: dict = dataclasses.field(default_factory=dict)
-    time: np.ndarray = None
-    log_numeric: bool = True  # Criteo: log transform + buckets; else standardize + buckets
-
-
-def write_ctr_dataset(table, out_dir, *, min_count=1, hash_buckets=0, test_fraction=0.1,
-                      embedding_dim=16, num_shards=0, seed=0, dataset="ctr", log=print,
-                      extra_stats=None):
-    """Writes ranking/ (train/test TFRecords split by time or file order, schema.yaml),
-    vocab/*.txt and stats.json. Categorical columns get vocabularies with `min_count`, or with
-    `hash_buckets` > 0 are stored as strings and hashed by the reader; numeric columns become a
-    dense value and a bucket id."""
-    n = len(table.label)
-    if n == 0:
-        raise ConversionError(f"{dataset}: no valid rows to convert")
-    order_key = np.arange(n) if table.time is None else np.asarray(table.time)
-    test = time_split(order_key, test_fraction)
-    train = ~test
-    cols, specs, vocabs = {}, [], {}
-    d = embedding_dim
-    for name, raw in table.numeric.items():
-        raw = np.asarray(raw, np.float64)
-        if table.log_numeric:
-            cols[name] = log_standardize(raw, train)
-            keys = log_buckets(raw)
-        else:
-            cols[name] = standardize(raw, train)
-            keys = np.where(np.isnan(raw), "", np.char.add("v", raw.astype(str)))
-        cols[name + "_bucket"], vocabs[name + "_bucket"] = encode(keys, min_count)
-        specs.append(FeatureSpec(name, "dense", dtype="float32", group="context"))
-        specs.append(FeatureSpec(name + "_bucket", "sparse",
-                                 vocab_size=max(vocabs[name + "_bucket"].size, 2),
-                                 embedding_dim=d, group="context"))
-    for name, raw in table.categorical.items():
-        if hash_buckets:
-            cols[name] = np.asarray(raw)  # strings or UTF-8 bytes
-            specs.append(FeatureSpec(name, "sparse", hash_buckets=hash_buckets, dtype="string",
-                                     embedding_dim=d, group="context"))
-        else:
-            cols[name], vocabs[name] = encode(raw, min_count)
-            specs.append(FeatureSpec(name, "sparse", vocab_size=max(vocabs[name].size, 2),
-                                     embedding_dim=d, group="context"))
-    label = np.asarray(table.label, np.float32)
-    cols["click"] = label
-    specs.append(FeatureSpec("click", "label", dtype="float32"))
-    if table.time is not None:
-        cols["timestamp"] = np.asarray(table.time, np.int64)
-        specs.append(FeatureSpec("timestamp", "label", dtype="int64"))
-    schema = Schema(specs)
-    stats = {"dataset": dataset, "rows": int(n), "label_rate": float(label.mean()),
-             "vocab_sizes": {k: v.size for k, v in vocabs.items()}}
-    if hash_buckets:
-        stats["hash_buckets"] = hash_buckets
-    stats.update(extra_stats or {})
-    options = EventOptions(num_shards=num_shards)
-    rng = np.random.default_rng(seed)
-    with atomic_dir(out_dir) as tmp:
-        stats["ranking"] = _write_family(os.path.join(tmp, "ranking"), schema, cols, train,
-                                         test, 0, options, rng, label, None, log)
-        del stats["ranking"]["train_users"]
-        _write_vocabs(tmp, vocabs)
-        atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
-    return stats
 
 
 # ---------------------------------------------------------------- reading raw files

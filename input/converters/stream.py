@@ -39,7 +39,6 @@ from input.converters import common
 from input.specs import FeatureSpec, Schema
 from input.writer import append_rows, shard_paths
 
-_TRAIN_ONLY = False
 BLOCK_BYTES = 8 << 20  # lines read (and parsed) at a time: ~35k Criteo rows, ~60 MB parsed
 
 
@@ -75,6 +74,8 @@ class ValueCounts:
         raw = np.asarray(raw)
         if not len(raw):
             return
+        if sign < 0 and self.pending:
+            self._merge()  # every value subtracted must be found
         uniq, counts = np.unique(raw, return_counts=True)
         counts = counts.astype(np.int64) * sign
         if self.values is not None and len(self.values):
@@ -280,10 +281,9 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
         rows = block["first_row"] + np.arange(block["rows"])
         test = split.test(chunk.time if source.has_time else rows, rows)
         for name, raw in chunk.numeric.items():
-          if _TRAIN_ONLY:
             counts[name + "_bucket"].add(_bucket_keys(raw[test], source.log_numeric), sign=-1)
-          block["moments"][name] = moments(_dense(raw[~test], source.log_numeric))
-        if not hash_buckets and _TRAIN_ONLY:
+            block["moments"][name] = moments(_dense(raw[~test], source.log_numeric))
+        if not hash_buckets:
             for name, raw in chunk.categorical.items():
                 counts[name].add(raw[test], sign=-1)
     vocabs, lookups = {}, {}

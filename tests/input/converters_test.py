@@ -260,9 +260,13 @@ def test_criteo_sample_and_kaggle_layout(tmp_path):
                                min_count=2, **quiet)
     assert stats["rows"] == 200 and stats["malformed_rows"]["count"] == 0
     assert stats["label_rate"] == pytest.approx(np.mean([float(r["label"]) for r in rows]))
-    for name in ("C1", "C6", "C26"):
-        counts = collections.Counter(r[name] for r in rows if r[name])
+    for name in ("C1", "C6", "C26", "C3"):  # vocabularies count the training rows only
+        counts = collections.Counter(r[name] for r in rows[:180] if r[name])
         assert set(vocab(out, name)[1:]) == {v for v, c in counts.items() if c >= 2}
+        present = [r[name] for r in rows[180:] if r[name]]
+        assert stats["test_oov_rate"][name] == pytest.approx(
+            np.mean([v not in vocab(out, name) for v in present]))
+    assert stats["test_oov_rate"]["C3"] > 0.5  # a leak would make this 0 with min_count=1
     train = read_split(os.path.join(out, "ranking"), "train")
     test = read_split(os.path.join(out, "ranking"), "test")
     assert len(train["click"]) == 180 and len(test["click"]) == 20
@@ -310,12 +314,19 @@ def test_avazu_sample(tmp_path):
     stats = converters.convert("avazu", SAMPLES, out, min_count=1, **quiet)
     assert stats["rows"] == 100 and stats["malformed_rows"]["count"] == 0
     assert stats["label_rate"] == pytest.approx(np.mean([float(r["click"]) for r in rows]))
-    for name in ("site_id", "device_model", "C14"):
-        assert sorted(vocab(out, name)[1:]) == sorted({r[name] for r in rows})
     train = read_split(os.path.join(out, "ranking"), "train")
     test = read_split(os.path.join(out, "ranking"), "test")
     assert len(train["click"]) + len(test["click"]) == 100
     assert test["timestamp"].min() >= train["timestamp"].max()
+    # The sample's rows share one hour, so the last 10% of rows are the test. Vocabularies
+    # hold the training rows' values only; values first seen later are OOV in the test.
+    assert {r["hour"] for r in rows} == {"14102100"}
+    before = rows[:90]
+    for name in ("site_id", "device_model", "C14"):
+        assert sorted(vocab(out, name)[1:]) == sorted({r[name] for r in before})
+        unseen = [r[name] not in {b[name] for b in before} for r in rows[90:]]
+        assert stats["test_oov_rate"][name] == pytest.approx(np.mean(unseen))
+    assert stats["test_oov_rate"]["device_ip"] > 0.5
     assert set(vocab(out, "hour_of_day")[1:]) == {str(int(r["hour"][-2:])) for r in rows}
 
 

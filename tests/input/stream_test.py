@@ -1,0 +1,80 @@
+"""Streaming pieces of the converters: exact counts block by block, the split from a key
+histogram, and a CTR conversion in many blocks equal to one in a single block."""
+import os
+
+import numpy as np
+import pytest
+
+import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
+from input import converters
+from input.converters import common, stream
+from tests.input.converters_test import SAMPLES, read_split, quiet
+
+
+def test_value_counts_match_a_full_count_and_subtract_exactly(monkeypatch):
+    rng = np.random.default_rng(0)
+    blocks = [np.array([f"v{k}" for k in rng.zipf(1.5, 500) % 3000], dtype="S")
+              for _ in range(20)]
+    blocks.append(np.array([b"a_much_longer_value", b""]))  # wider values arrive late
+    counts = stream.ValueCounts()
+    for block in blocks:
+        counts.add(block)
+    counts.add(blocks[3], sign=-1)  # as the test rows of a block are taken out
+    kept = np.concatenate(blocks[:3] + blocks[4:])
+    vocab, lookup = counts.vocab(min_count=2)
+    ids, expected = common.encode(kept, min_count=2)
+    assert vocab.values == expected.values
+    np.testing.assert_array_equal(lookup(kept), ids)
+    assert lookup(np.array([b"never seen"])).tolist() == [0]
+    with pytest.raises(ValueError, match="never added"):
+        counts.add(np.array([b"never seen"]), sign=-1)
+
+
+def test_moments_combine_like_numpy():
+    x = np.random.default_rng(1).normal(3, 2, 1000)
+    parts = [stream.moments(p) for p in np.split(x, [10, 400, 401, 999])]
+    n, mean, m2 = stream.combine_moments(parts + [stream.moments(x[:0])])
+    assert n == 1000 and mean == pytest.approx(x.mean()) and np.sqrt(m2 / n) == pytest.approx(
+        x.std())
+
+
+@pytest.mark.parametrize("keys", [[5, 1, 9, 3, 7, 2, 8, 4, 6, 10], [3] * 10, None])
+def test_split_from_a_histogram_equals_time_split(keys):
+    n = 10
+    counts = None
+    if keys is not None:
+        counts = stream.ValueCounts()
+        counts.add(np.array(keys[:4]))
+        counts.add(np.array(keys[4:]))
+    split = stream.Split(counts, n, 0.2)
+    expected = common.time_split(np.array(keys if keys is not None else np.arange(n)), 0.2)
+    rows = np.arange(n)
+    got = split.test(np.array(keys) if keys is not None else rows, rows)
+    assert got.tolist() == expected.tolist() and split.num_test == expected.sum()
+
+
+@pytest.mark.parametrize("dataset,raw", [("criteo", "criteo_sample.txt"),
+                                         ("avazu", "avazu_sample.txt")])
+def test_many_blocks_give_the_examples_of_one_block(tmp_path, monkeypatch, dataset, raw):
+    raw = os.path.join(SAMPLES, raw)
+    one = converters.convert(dataset, raw, str(tmp_path / "one"), min_count=2, num_shards=3,
+                             **quiet)
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 3000)  # ~10 rows a block
+    many = converters.convert(dataset, raw, str(tmp_path / "many"), min_count=2, num_shards=3,
+                              **quiet)
+    assert one["memory"]["blocks"] == 1 and many["memory"]["blocks"] > 5
+    assert many["memory"]["test_blocks_reread"] < many["memory"]["blocks"] / 2
+    del one["memory"], many["memory"]
+    assert one == many
+    for prefix in ("train", "test"):
+        a = read_split(str(tmp_path / "one" / "ranking"), prefix)
+        b = read_split(str(tmp_path / "many" / "ranking"), prefix)
+        if prefix == "test":  # in file order either way
+            for name in a:
+                np.testing.assert_allclose(a[name], b[name], atol=1e-6, err_msg=name)
+        assert _rows(a) == _rows(b)  # train: the same rows, in another order
+
+
+def _rows(columns):
+    return sorted(tuple(np.round(np.ravel(columns[k][i]).astype(float), 4).tolist()
+                        for k in sorted(columns)) for i in range(len(columns["click"])))

@@ -38,7 +38,7 @@ class Chunk:
 
 def _as_bytes(rows, width):
     """[n, width] array of UTF-8 bytes from rows of str."""
-    array = np.array(rows, dtype=str).reshape(len(rows), width)
+    array = np.asarray(rows, dtype=str).reshape(len(rows), width)
     try:
         return array.astype("S")
     except UnicodeEncodeError:
@@ -76,6 +76,38 @@ class CriteoSource(_Source):
             self.index, self.expected = list(range(len(names))), len(names)
 
     def parse(self, lines, first_line, malformed):
+        try:
+            return self._parse_fast(lines, first_line, malformed)
+        except ValueError:  # a bad value somewhere in the block: row by row, to name it
+            return self._parse_rows(lines, first_line, malformed)
+
+    def _parse_fast(self, lines, first_line, malformed):
+        """The block's rows parsed as whole numpy columns; ValueError for a bad value."""
+        rows, bad = [], []
+        for number, row in enumerate(csv.reader(lines, delimiter=self.delimiter),
+                                     start=first_line):
+            if self.header and number == 1 or not row:
+                continue
+            if len(row) != self.expected:
+                bad.append((number, f"expected {self.expected} fields, got {len(row)}"))
+                continue
+            rows.append(row)
+        table = np.char.strip(np.array(rows, dtype=str).reshape(len(rows), self.expected))
+        label = table[:, self.index[0]]
+        if not np.isin(label, ["0", "1"]).all():
+            raise ValueError("a label other than 0 or 1")
+        text = table[:, self.index[1:14]]
+        num = np.where(text == "", "nan", text).astype(np.float64)
+        if not np.isfinite(num[text != ""]).all():
+            raise ValueError("a number that is not finite")
+        for number, reason in bad:
+            malformed.add(f"{self.what}:{number}", reason)
+        cat = _as_bytes(table[:, self.index[14:]], len(CRITEO_CAT))
+        return Chunk(label=(label == "1").astype(np.float32),
+                     numeric={name: num[:, k] for k, name in enumerate(CRITEO_INT)},
+                     categorical={name: cat[:, k] for k, name in enumerate(CRITEO_CAT)})
+
+    def _parse_rows(self, lines, first_line, malformed):
         labels, numeric, categorical = [], [], []
         index, expected = self.index, self.expected
         for number, row in enumerate(csv.reader(lines, delimiter=self.delimiter),

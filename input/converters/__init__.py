@@ -9,7 +9,7 @@ train-*.tfrecord, test-*.tfrecord, schema.yaml), `out_dir/vocab/<feature>.txt` a
 import dataclasses
 import time
 
-from input.converters import behavior, common, csv_log, ctr, movielens, stream
+from input.converters import behavior, csv_log, ctr, event_stream, movielens, stream
 from input.converters.common import ConversionError, EventOptions, Malformed
 
 EVENT_READERS = {**movielens.READERS, **behavior.READERS}
@@ -23,8 +23,10 @@ DEFAULT_MIN_COUNT = {"criteo": 10, "avazu": 5}
 
 def convert(dataset, raw_dir, out_dir, *, min_count=None, side_min_count=1, hash_buckets=0,
             hist_len=50, short_len=10, long_len=50, test_fraction=0.1, num_shards=0,
-            embedding_dim=16, seed=0, csv_config=None, log=print):
-    """Converts one dataset; returns the stats written to stats.json."""
+            embedding_dim=16, seed=0, csv_config=None, num_buckets=0, log=print):
+    """Converts one dataset; returns the stats written to stats.json. num_buckets: event logs
+    larger than event_stream.MAX_EVENTS_IN_MEMORY go to this many temporary files by user
+    (0: event_stream.DEFAULT_BUCKETS)."""
     start = time.time()
     malformed = Malformed()
     if min_count is None:
@@ -55,15 +57,15 @@ def convert(dataset, raw_dir, out_dir, *, min_count=None, side_min_count=1, hash
         else:
             raise ConversionError(f"--dataset={dataset}: unknown; choose one of "
                                   f"{('synthetic',) + DATASETS}")
-        _report(malformed, log)
         options = EventOptions(min_count=min_count, side_min_count=side_min_count,
                                hist_len=hist_len, short_len=short_len, long_len=long_len,
                                test_fraction=test_fraction, embedding_dim=embedding_dim,
                                num_shards=num_shards, seed=seed)
-        stats = common.write_event_dataset(
-            events, out_dir, options, dataset, log,
-            extra_stats={"malformed_rows": malformed.to_dict(),
-                         "options": dataclasses.asdict(options)})
+        # `events`: Events, or chunks of them that a reader streams from its files.
+        stats = event_stream.write_event_stream(
+            events, out_dir, options, dataset, log, malformed=malformed,
+            extra_stats={"options": dataclasses.asdict(options)}, num_buckets=num_buckets,
+            report=lambda: _report(malformed, log))
     log(f"Wrote {out_dir} in {time.time() - start:.1f}s")
     return stats
 

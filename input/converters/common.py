@@ -1,16 +1,19 @@
 """Shared logic of the dataset converters, vectorized numpy.
 
 A converter reads its raw files into either
-- an `Events` table (one row per user-item interaction: MovieLens, Amazon, Taobao, CSV logs),
-  which `write_event_dataset` turns into `ranking/` (time split, histories before each event)
-  and `retrieval/` (leave-last-out per user, session and long-term sequences); or
+- `Events` (one row per user-item interaction: MovieLens, Amazon, Taobao, CSV logs; a reader
+  may yield them in chunks), which `event_stream.write_event_stream` turns into `ranking/`
+  (time split, histories before each event) and `retrieval/` (leave-last-out per user,
+  session and long-term sequences), bucket by bucket of users; or
 - a CTR source (one row per impression with categorical and dense fields: Criteo, Avazu),
   which `stream.write_ctr_stream` turns into `ranking/` (time split), streaming the file.
 
 Ids: vocabularies are built by frequency (id 1 = most frequent value, 0 = padding/OOV);
-values seen fewer than `min_count` times and missing values map to 0. Vocabularies are built
-over all rows (train and test), so an item first seen in the test period still has its id;
-dense statistics (mean, std) are fitted on the training rows only.
+values seen fewer than `min_count` times and missing values map to 0. Vocabularies count the
+training part only, so no test value leaks into them: the rows before the test period (CTR),
+the events before the ranking split's cut time (event logs; stats.json's
+`vocabulary_cut_time`). Test values unseen in training are OOV; stats.json reports each
+feature's test OOV rate. Dense statistics (mean, std) are fitted on the training rows only.
 
 Time: histories hold only events strictly before the example's time (events sharing a
 timestamp never see each other), so no example sees its own future. Sessions start after more

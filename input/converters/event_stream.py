@@ -43,8 +43,7 @@ from input.writer import append_rows, shard_paths
 
 MAX_EVENTS_IN_MEMORY = 2_000_000  # more events are spilled to bucket files
 DEFAULT_BUCKETS = 64  # ~1.6M events a bucket for Taobao's 100M
-SLICE_ROWS = 20_000
-_VOCAB_FROM_TRAIN = False  # examples built (with their padded sequences) at a time
+SLICE_ROWS = 20_000  # examples built (with their padded sequences) at a time
 
 
 def _columns(events, first_index):
@@ -225,8 +224,7 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
         ev = first if first is not None else buckets.load(b)
         if ev is None:
             continue
-        train = ev["time"] < cut if cut is not None and _VOCAB_FROM_TRAIN else \
-            np.ones(len(ev["time"]), bool)
+        train = ev["time"] < cut if cut is not None else np.ones(len(ev["time"]), bool)
         user_counts.add(ev["user"][train])
         item_counts.add(ev["item"][train])
         if user_names:
@@ -266,8 +264,9 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
     if not implicit:
         stats["label_rate"] = stream._rate(label_sum, n)
     stats.update(extra_stats)
-    stats["vocabularies_from"] = ("events before the ranking test period (time < "
-                                  f"{int(cut)})" if cut is not None else "all events")
+    # Vocabularies: the ranking training period, events before this time (None: all events
+    # share one time and the split is by order, so every event counts).
+    stats["vocabulary_cut_time"] = None if cut is None else int(cut)
     log(f"  {n:,} events, {stats['users']:,} users, {stats['items']:,} items")
     # ---- 3. plan: rows per family, dense statistics on training rows
     plan = {f: {"train": 0, "test": 0, "dropped": 0, "train_users": 0, "train_label": 0.0,
@@ -309,9 +308,10 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
     deal_rng = np.random.default_rng([o.seed, len(buckets)])
     start = time.time()
     progress = common.Progress("writing", log)
-    done = 0
+    done = largest = 0
     try:
         for b, ev in _buckets(buckets, first):
+            largest = max(largest, len(ev["user"]))
             rng = _rng(o.seed, b, len(buckets))
             groups, families = _prepare(ev, ctx, rng)
             for name, fam in families.items():
@@ -336,6 +336,7 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
         else:
             out["oov_targets"] = p["oov_targets"]
         stats[name] = out
+    stats["memory"] = {"buckets": len(buckets), "largest_bucket_events": largest}
     common._write_vocabs(tmp, vocabs)
     atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
     return stats

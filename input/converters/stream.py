@@ -394,7 +394,6 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
         if hash_buckets:
             stats["hash_buckets"] = hash_buckets
         stats.update(extra_stats)
-        stats["vocabularies_from"] = "train split"
         stats["test_oov_rate"] = {k: (o / n if n else 0.0) for k, (o, n) in oov.items()}
         stats["ranking"] = {"train_rows": num_train, "test_rows": num_test,
                             "dropped_shared_pairs": 0,

@@ -7,7 +7,7 @@ import pytest
 
 import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 from input import converters
-from input.converters import common, stream
+from input.converters import common, event_stream, stream
 from tests.input.converters_test import SAMPLES, read_split, quiet
 
 
@@ -78,3 +78,35 @@ def test_many_blocks_give_the_examples_of_one_block(tmp_path, monkeypatch, datas
 def _rows(columns):
     return sorted(tuple(np.round(np.ravel(columns[k][i]).astype(float), 4).tolist()
                         for k in sorted(columns)) for i in range(len(columns["click"])))
+
+
+@pytest.mark.parametrize("dataset", ["taobao-userbehavior", "movielens-1m"])
+def test_events_spilled_to_bucket_files_keep_every_promise(tmp_path, monkeypatch, dataset):
+    """Histories, sessions, splits and no shared pairs hold when users are processed bucket
+    by bucket, and the output has the same examples count as the in-memory conversion."""
+    from tests.input import raw_fixtures as fx
+    from tests.input.converters_test import check_event_output
+    raw_dir = str(tmp_path / "raw")
+    if dataset == "taobao-userbehavior":
+        rows = fx.make_log(seed=2, repeats=True)
+        fx.write_taobao(raw_dir, rows)
+        raw = [(str(u), str(i), t, 1.0) for u, i, _, t, _ in rows]
+    else:
+        rows = fx.make_log(seed=1)
+        fx.write_ml1m(raw_dir, rows)
+        raw = [(str(u), str(i), t, float(r >= 4)) for u, i, r, t, _ in rows]
+    one = converters.convert(dataset, raw_dir, str(tmp_path / "one"), hist_len=5, **quiet)
+    monkeypatch.setattr(event_stream, "MAX_EVENTS_IN_MEMORY", 50)
+    out = str(tmp_path / "many")
+    many = converters.convert(dataset, raw_dir, out, hist_len=5, num_buckets=4, **quiet)
+    check_event_output(out, raw, implicit=dataset != "movielens-1m", repeats=True, hist_len=5)
+    assert not os.path.exists(os.path.join(out, ".buckets"))
+    assert one["memory"]["buckets"] == 1 and many["memory"]["buckets"] == 4
+    assert many["memory"]["largest_bucket_events"] < len(raw) / 2
+    del one["memory"], many["memory"]
+    assert many["vocab_sizes"] == one["vocab_sizes"]
+    assert many["retrieval"] == one["retrieval"]
+    for key in ("test_rows", "train_users"):
+        assert many["ranking"][key] == one["ranking"][key]
+    for name in os.listdir(str(tmp_path)):
+        assert not name.startswith(".many"), name  # no temporary folder left

@@ -25,12 +25,18 @@ TAOBAO_BEHAVIORS = ("pv", "buy", "cart", "fav")
 
 
 def read_taobao(raw_dir, malformed, log=print):
+    """Events chunks (a generator: the file is streamed, 100M rows never held at once)."""
     path = common.find_file(raw_dir, ["UserBehavior.csv", "user_behavior.csv"],
                             "taobao-userbehavior")
+    return _taobao_chunks(path, malformed, log, common.Columns.CHUNK)
+
+
+def _taobao_chunks(path, malformed, log, chunk):
     what = os.path.basename(path)
     table = common.Columns({"user": "int", "item": "int", "cat": "int", "time": "int",
-                            "buy": "int"})
+                            "buy": "int"}, chunk=chunk)
     progress = common.Progress(what, log)
+    rows = 0
     with common.open_text(path) as f:
         for number, row in enumerate(csv.reader(f), start=1):
             if not row:
@@ -49,10 +55,17 @@ def read_taobao(raw_dir, malformed, log=print):
                 malformed.add(f"{what}:{number}", str(e))
                 continue
             table.append(values)
-            progress.tick(table.rows)
-    progress.done(table.rows)
-    # Taobao's ids are integers: int64 columns keep 100M rows in memory.
-    c = table.arrays()
+            rows += 1
+            progress.tick(rows)
+            if table.rows == chunk:
+                yield _taobao_events(table.arrays())
+                table = common.Columns(table.kinds, chunk=chunk)
+    progress.done(rows)
+    yield _taobao_events(table.arrays())
+
+
+def _taobao_events(c):
+    # Taobao's ids are integers: int64 columns.
     return common.Events(user=c["user"], item=c["item"], time=c["time"],
                          item_features={"cat_id": c["cat"]},
                          extra_labels={"conversion": c["buy"]})

@@ -72,7 +72,9 @@ class Columns:
     rows, so a file of tens of millions of rows is not held as Python objects: strings are
     kept as UTF-8 bytes (1 byte per character instead of a Python str or numpy's 4)."""
 
-    def __init__(self, kinds, chunk=262_144):
+    CHUNK = 262_144
+
+    def __init__(self, kinds, chunk=CHUNK):
         self.kinds = kinds  # column -> "bytes" | "float" | "int"
         self.chunk = chunk
         self.pending = {name: [] for name in kinds}

@@ -110,3 +110,21 @@ def test_events_spilled_to_bucket_files_keep_every_promise(tmp_path, monkeypatch
         assert many["ranking"][key] == one["ranking"][key]
     for name in os.listdir(str(tmp_path)):
         assert not name.startswith(".many"), name  # no temporary folder left
+
+
+def test_a_reader_streaming_small_chunks_gives_the_same_output(tmp_path, monkeypatch):
+    from tests.input import raw_fixtures as fx
+    raw_dir = str(tmp_path / "raw")
+    bad = fx.write_taobao(raw_dir, fx.make_log(seed=3, repeats=True))
+    whole = converters.convert("taobao-userbehavior", raw_dir, str(tmp_path / "a"), **quiet)
+    monkeypatch.setattr(common.Columns, "CHUNK", 7)
+    chunked = converters.convert("taobao-userbehavior", raw_dir, str(tmp_path / "b"), **quiet)
+    assert chunked == whole and whole["malformed_rows"]["count"] == bad
+    for family in ("ranking", "retrieval"):
+        for prefix in ("train", "test"):
+            a = read_split(str(tmp_path / "a" / family), prefix)
+            b = read_split(str(tmp_path / "b" / family), prefix)
+            for name in a:
+                np.testing.assert_array_equal(np.concatenate(a[name]) if isinstance(
+                    a[name], list) else a[name], np.concatenate(b[name]) if isinstance(
+                    b[name], list) else b[name], err_msg=name)

@@ -126,7 +126,21 @@ def _category(record):
 
 
 def read_amazon(raw_dir, malformed, log=print):
+    """Events chunks (a generator): the metadata's categories are read first (one per item),
+    then the reviews are streamed."""
     reviews, meta = _amazon_files(raw_dir)
+    return _amazon_chunks(reviews, meta, malformed, log, common.Columns.CHUNK)
+
+
+def _amazon_chunks(reviews, meta, malformed, log, chunk):
+    categories, meta_malformed = {}, common.Malformed(keep=malformed.keep)
+    if meta:
+        what = os.path.basename(meta)
+        for number, r in _json_lines(meta, meta_malformed, log):
+            if not r.get("asin"):
+                meta_malformed.add(f"{what}:{number}", "no asin")
+                continue
+            categories[str(r["asin"])] = _category(r)
     what = os.path.basename(reviews)
     users, items, times = [], [], []
     for number, r in _json_lines(reviews, malformed, log):
@@ -142,14 +156,19 @@ def read_amazon(raw_dir, malformed, log=print):
         users.append(str(user))
         items.append(str(item))
         times.append(stamp)
-    categories = {}
-    if meta:
-        what = os.path.basename(meta)
-        for number, r in _json_lines(meta, malformed, log):
-            if not r.get("asin"):
-                malformed.add(f"{what}:{number}", "no asin")
-                continue
-            categories[str(r["asin"])] = _category(r)
+        if len(users) == chunk:
+            yield _amazon_events(users, items, times, categories)
+            users, items, times = [], [], []
+    # Metadata problems are reported after the reviews', as when the files were read in
+    # that order.
+    for line in meta_malformed.examples:
+        if len(malformed.examples) < malformed.keep:
+            malformed.examples.append(line)
+    malformed.count += meta_malformed.count
+    yield _amazon_events(users, items, times, categories)
+
+
+def _amazon_events(users, items, times, categories):
     cats = np.array([categories.get(i, "") for i in items], dtype=str)
     return common.Events(user=np.array(users, dtype=str), item=np.array(items, dtype=str),
                          time=np.array(times, np.int64), item_features={"cat_id": cats})

@@ -232,8 +232,9 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
                      embedding_dim=16, num_shards=0, seed=0, dataset="ctr", log=print,
                      malformed=None, extra_stats=None, report=None):
     """Converts `source` (a `ctr` reader: .path, .blocks(offset, line), .parse(lines, line,
-    malformed), .categorical_names, .log_numeric, .has_time) into ranking/ (train/test TFRecords split by time or file order,
-    schema.yaml), vocab/*.txt and stats.json, atomically. Categorical columns get vocabularies
+    malformed), .categorical_names, .log_numeric, .has_time) into ranking/ (train/test
+    TFRecords split by time or file order, schema.yaml), vocab/*.txt and stats.json,
+    atomically. Categorical columns get vocabularies
     counted on the training rows with `min_count`, or with `hash_buckets` > 0 are stored as
     strings and hashed by the reader; numeric columns become a dense value standardized with
     the training rows' statistics and a bucket id."""

@@ -161,10 +161,7 @@ def _amazon_chunks(reviews, meta, malformed, log, chunk):
             users, items, times = [], [], []
     # Metadata problems are reported after the reviews', as when the files were read in
     # that order.
-    for line in meta_malformed.examples:
-        if len(malformed.examples) < malformed.keep:
-            malformed.examples.append(line)
-    malformed.count += meta_malformed.count
+    malformed.extend(meta_malformed)
     yield _amazon_events(users, items, times, categories)
 
 

@@ -47,6 +47,11 @@ class Malformed:
         if len(self.examples) < self.keep:
             self.examples.append(f"{where}: {reason}")
 
+    def extend(self, other):
+        """Adds another counter's rows after this one's (a side file read separately)."""
+        self.count += other.count
+        self.examples += other.examples[:max(0, self.keep - len(self.examples))]
+
     def to_dict(self):
         return {"count": self.count, "first": self.examples}
 

@@ -107,10 +107,7 @@ def _stream(chunks, user_info, genres, malformed, side_malformed):
     ratings', as when the ratings were read first."""
     for (users, items, ratings, times), _ in chunks:
         yield _events(users, items, ratings, times, user_info, genres)
-    for line in side_malformed.examples:
-        if len(malformed.examples) < malformed.keep:
-            malformed.examples.append(line)
-    malformed.count += side_malformed.count
+    malformed.extend(side_malformed)
 
 
 def _zip_prefix(text):

@@ -8,7 +8,8 @@ Writes a raw file in the published layout (Criteo Kaggle train.txt: tab-separate
 long-tailed 8-hex-digit categorical values whose vocabulary grows with the rows; Taobao
 UserBehavior.csv: user,item,category,behavior,timestamp over 9 days), converts it, and prints
 one line per size: rows, peak RSS (the child's ru_maxrss, TensorFlow's ~0.5 GB included),
-wall seconds and raw rows/s. A converter whose memory is bounded by its vocabularies grows far
+wall and CPU seconds (user + system: on a shared, loaded machine the CPU time is the fair
+measure) and raw rows per CPU second. A converter whose memory is bounded by its vocabularies grows far
 less than 10x over 10x rows. --checkout runs another copy of the garden (e.g. an older commit
 checked out elsewhere) for a before/after comparison.
 """
@@ -62,7 +63,8 @@ LAYOUTS = {"criteo": ("criteo", "train.txt", write_criteo),
 
 
 def measure(checkout, dataset, raw_dir, out_dir):
-    """(peak RSS in MB, wall seconds, stdout) of one conversion in a child process."""
+    """(peak RSS in MB, wall seconds, CPU seconds, stdout) of one conversion in a child
+    process."""
     env = dict(os.environ, PYTHONPATH=checkout)
     start = time.time()
     child = subprocess.Popen([sys.executable, "-m", "garden.data", f"--dataset={dataset}",
@@ -74,7 +76,7 @@ def measure(checkout, dataset, raw_dir, out_dir):
     seconds = time.time() - start
     if status:
         raise SystemExit(f"conversion failed:\n{output[-3000:]}")
-    return usage.ru_maxrss / 1024, seconds, output
+    return usage.ru_maxrss / 1024, seconds, usage.ru_utime + usage.ru_stime, output
 
 
 def main():
@@ -87,15 +89,16 @@ def main():
     args = parser.parse_args()
     dataset, name, writer = LAYOUTS[args.layout]
     print(f"{args.layout} layout, garden at {args.checkout}")
-    print(f"{'rows':>10} {'peak RSS MB':>12} {'seconds':>8} {'rows/s':>8}")
+    print(f"{'rows':>10} {'peak RSS MB':>12} {'wall s':>8} {'CPU s':>8} {'rows/CPU s':>10}")
     for rows in [int(r) for r in args.rows.split(",")]:
         raw = os.path.join(args.work_dir, f"{args.layout}-{rows}")
         os.makedirs(raw, exist_ok=True)
         if not os.path.exists(os.path.join(raw, name)):
             writer(os.path.join(raw, name), rows)
         out = os.path.join(args.work_dir, f"out-{args.layout}-{rows}")
-        rss, seconds, _ = measure(args.checkout, dataset, raw, out)
-        print(f"{rows:>10,} {rss:>12,.0f} {seconds:>8.1f} {rows / seconds:>8,.0f}", flush=True)
+        rss, seconds, cpu, _ = measure(args.checkout, dataset, raw, out)
+        print(f"{rows:>10,} {rss:>12,.0f} {seconds:>8.1f} {cpu:>8.1f} {rows / cpu:>10,.0f}",
+              flush=True)
         shutil.rmtree(out, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(raw, ignore_errors=True)

@@ -17,7 +17,8 @@ Histories need each user's events in time order, so the events are partitioned b
 
 Each bucket's events are sorted by user, time and input order; every per-user computation
 (histories, sessions, leave-last-out, dropping (user, item) pairs shared by train and test) is
-within one bucket. With several buckets the order of rows changes (test rows come bucket by
+within one bucket, by raw user: users outside the vocabulary share the OOV id but keep their
+own histories. With several buckets the order of rows changes (test rows come bucket by
 bucket; training rows are dealt to the shards block by block, in the numbers a uniform
 permutation would give, as `stream.write_ctr_stream` does) and the sampled negatives differ
 (each bucket draws from its own generator, seeded by --seed and the bucket), so the same
@@ -96,8 +97,12 @@ class Buckets:
 
     def _write(self, cols):
         uniq, inverse = np.unique(cols["user"], return_inverse=True)
-        hashes = np.array([zlib.crc32(str(u).encode("utf-8")) for u in uniq.tolist()],
-                          np.int64)
+        if uniq.dtype.kind in "iu":  # integer ids (Taobao): a multiplicative hash
+            hashes = ((uniq.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+                      >> np.uint64(40)).astype(np.int64)
+        else:
+            hashes = np.array([zlib.crc32(str(u).encode("utf-8")) for u in uniq.tolist()],
+                              np.int64)
         bucket = (hashes % len(self.files))[inverse.reshape(-1)]
         order = np.argsort(bucket, kind="stable")
         bounds = np.searchsorted(bucket[order], np.arange(len(self.files) + 1))

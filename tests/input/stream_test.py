@@ -128,3 +128,19 @@ def test_a_reader_streaming_small_chunks_gives_the_same_output(tmp_path, monkeyp
                 np.testing.assert_array_equal(np.concatenate(a[name]) if isinstance(
                     a[name], list) else a[name], np.concatenate(b[name]) if isinstance(
                     b[name], list) else b[name], err_msg=name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["criteo", "taobao"])
+def test_peak_memory_does_not_follow_the_rows(tmp_path, layout):
+    """10x the rows adds a small fraction to the converter's peak RSS (TensorFlow's ~0.6 GB
+    included), where holding the rows would add several times the smaller run's data."""
+    from tools import bench_convert as bench
+    dataset, name, writer = bench.LAYOUTS[layout]
+    peaks = []
+    for rows in (20_000, 200_000):
+        raw = tmp_path / f"raw{rows}"
+        raw.mkdir()
+        writer(str(raw / name), rows)
+        peaks.append(bench.measure(bench.ROOT, dataset, str(raw), str(tmp_path / f"o{rows}"))[0])
+    assert peaks[1] < 1.3 * peaks[0], peaks

@@ -5,6 +5,11 @@
 Writes `out_dir/ranking/` and, for datasets with users and time, `out_dir/retrieval/` (each
 train-*.tfrecord, test-*.tfrecord, schema.yaml), `out_dir/vocab/<feature>.txt` and
 `out_dir/stats.json`, all into a temporary folder renamed when complete.
+
+Memory is bounded by the vocabularies, not the rows: Criteo and Avazu stream their file in
+blocks, several passes (`stream`); event logs are read in chunks and, above 2M events,
+partitioned by user into temporary bucket files under that temporary folder, converted one
+bucket at a time (`event_stream`). Vocabularies count the training part only.
 """
 import dataclasses
 import time

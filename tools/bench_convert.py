@@ -7,7 +7,7 @@
 Writes a raw file in the published layout (Criteo Kaggle train.txt: tab-separated, no header,
 long-tailed 8-hex-digit categorical values whose vocabulary grows with the rows; Taobao
 UserBehavior.csv: user,item,category,behavior,timestamp over 9 days), converts it, and prints
-one line per size: rows, peak RSS (the child's ru_maxrss, TensorFlow's ~0.5 GB included),
+one line per size: rows, peak RSS (the child's VmHWM, TensorFlow's ~0.5 GB included),
 wall and CPU seconds (user + system: on a shared, loaded machine the CPU time is the fair
 measure) and raw rows per CPU second. A converter whose memory is bounded by its vocabularies grows far
 less than 10x over 10x rows. --checkout runs another copy of the garden (e.g. an older commit
@@ -62,21 +62,35 @@ LAYOUTS = {"criteo": ("criteo", "train.txt", write_criteo),
            "taobao": ("taobao-userbehavior", "UserBehavior.csv", write_taobao)}
 
 
+# The child prints its own peak RSS (VmHWM of its process image) when it exits: the
+# ru_maxrss that wait4 reports would also count the pages a forked child shared with this
+# process before exec (a parent holding a generated file or TensorFlow inflates it).
+_CHILD = ("import atexit, runpy, sys\n"
+          "def peak():\n"
+          "    for line in open('/proc/self/status'):\n"
+          "        if line.startswith('VmHWM:'):\n"
+          "            sys.stdout.write('PEAK_RSS_KB ' + line.split()[1] + '\\n')\n"
+          "atexit.register(peak)\n"
+          "sys.argv = ['garden.data'] + sys.argv[1:]\n"
+          "runpy.run_module('garden.data', run_name='__main__', alter_sys=True)\n")
+
+
 def measure(checkout, dataset, raw_dir, out_dir):
     """(peak RSS in MB, wall seconds, CPU seconds, stdout) of one conversion in a child
     process."""
     env = dict(os.environ, PYTHONPATH=checkout)
     start = time.time()
-    child = subprocess.Popen([sys.executable, "-m", "garden.data", f"--dataset={dataset}",
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, f"--dataset={dataset}",
                               f"--raw_dir={raw_dir}", f"--out_dir={out_dir}"],
                              cwd=checkout, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.time() - start
-    if status:
+    peaks = [line.split()[1] for line in output.splitlines() if line.startswith("PEAK_RSS_KB")]
+    if status or not peaks:
         raise SystemExit(f"conversion failed:\n{output[-3000:]}")
-    return usage.ru_maxrss / 1024, seconds, usage.ru_utime + usage.ru_stime, output
+    return int(peaks[-1]) / 1024, seconds, usage.ru_utime + usage.ru_stime, output
 
 
 def main():

@@ -303,6 +303,9 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
     schemas = _schemas(ctx, vocabs, user_names, item_names, extra_names, o)
     # ---- 4. write
     writers = {}
+    stream.allow_open_files(sum(  # both families' shards are open at once
+        (o.num_shards or common._num_shards(plan[f]["train"])) + common._num_shards(
+            plan[f]["test"]) for f in o.families))
     for name in o.families:
         p = plan[name]
         shards = o.num_shards or common._num_shards(p["train"])

@@ -335,6 +335,7 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
         left = np.diff(np.linspace(0, num_train, shards + 1).astype(int))
         test_bounds = np.linspace(0, num_test, test_shards + 1).astype(int)
         train_rows, test_rows = np.zeros(shards, np.int64), np.zeros(test_shards, np.int64)
+        allow_open_files(len(train_paths) + len(test_paths))
         writers = [tf.io.TFRecordWriter(p) for p in train_paths + test_paths]
         try:
             progress = common.Progress("writing ranking", log)
@@ -405,6 +406,21 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
         common._write_vocabs(tmp, vocabs)
         atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
     return stats
+
+
+def allow_open_files(count):
+    """Raises the soft limit of open files (up to the hard one) so `count` shard writers can
+    stay open: every block deals training rows to every shard."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = count + 256
+    if soft != resource.RLIM_INFINITY and soft < need:
+        limit = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        if limit < need:
+            raise common.ConversionError(
+                f"writing {count} shards needs {need} open files; the limit is {hard}: pass a "
+                "smaller --num_shards or raise `ulimit -n`")
 
 
 def _rate(label_sum, n):

@@ -144,3 +144,16 @@ def test_peak_memory_does_not_follow_the_rows(tmp_path, layout):
         writer(str(raw / name), rows)
         peaks.append(bench.measure(bench.ROOT, dataset, str(raw), str(tmp_path / f"o{rows}"))[0])
     assert peaks[1] < 1.3 * peaks[0], peaks
+
+
+def test_enough_open_files_for_every_shard():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1000:
+        pytest.skip("the hard limit of open files is too low to test raising the soft one")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, hard))
+        stream.allow_open_files(500)  # Taobao's 100M events write ~1,500 shards at once
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 756
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -157,3 +157,15 @@ def test_enough_open_files_for_every_shard():
         assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 756
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_bad_value_names_its_line_and_the_block_still_converts(tmp_path):
+    good = "\t".join(["1"] + ["3"] * 13 + ["68fd1e64"] * 26)
+    lines = [good] * 30 + ["2\t" + good[2:], good.replace("\t3\t", "\tinf\t", 1), "1\t2"]
+    (tmp_path / "train.txt").write_text("\n".join(lines + [good] * 10) + "\n")
+    stats = converters.convert("criteo", str(tmp_path), str(tmp_path / "out"), min_count=1,
+                               **quiet)
+    assert stats["rows"] == 40 and stats["malformed_rows"]["count"] == 3
+    assert [e.split(": ")[0] for e in stats["malformed_rows"]["first"]] == [
+        "train.txt:31", "train.txt:32", "train.txt:33"]
+    assert "label '2' is not 0 or 1" in stats["malformed_rows"]["first"][0]

@@ -111,7 +111,8 @@ def convert_dataset():
             FLAGS.dataset, FLAGS.raw_dir, FLAGS.out_dir, min_count=FLAGS.min_count,
             side_min_count=FLAGS.side_min_count, hash_buckets=FLAGS.hash_buckets,
             hist_len=FLAGS.hist_len, test_fraction=FLAGS.test_fraction,
-            num_shards=FLAGS.num_shards, seed=FLAGS.seed, csv_config=FLAGS.csv_config)
+            num_shards=FLAGS.num_shards, seed=FLAGS.seed, csv_config=FLAGS.csv_config,
+            num_buckets=FLAGS.num_buckets)
     except converters.ConversionError as e:
         sys.exit(f"error: {e}")
 
@@ -133,6 +134,10 @@ def define_flags():
     flags.DEFINE_integer("hist_len", 50, "Converters: most recent events kept in histories.")
     flags.DEFINE_float("test_fraction", 0.1, "Converters: share of time held out (ranking).")
     flags.DEFINE_integer("num_shards", 0, "Converters: training shards (0: one per 200k rows).")
+    flags.DEFINE_integer("num_buckets", 0, "Converters of event logs: a log of more than 2M "
+                         "events is split by user into this many temporary files, converted "
+                         "one at a time (memory: the largest bucket plus the vocabularies; "
+                         "0: 64, about 1.6M events each for Taobao's 100M).")
     flags.DEFINE_string("out_dir", None, "Folder to write the dataset into.")
     flags.DEFINE_integer("num_examples", 300_000, "Synthetic: about this many ranking examples "
                          "(and as many retrieval examples).")

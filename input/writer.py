@@ -108,3 +108,12 @@ def write_shard(schema, columns, path):
             for i in range(num_rows):
                 writer.write(_example(plan, i))
     return path
+
+
+def append_rows(schema, columns, writer):
+    """Writes every row of `columns` (as in write_tfrecords) to an open tf.io.TFRecordWriter
+    and returns how many: for writers that fill shards piece by piece."""
+    plan, num_rows = _plan(schema, columns)
+    for i in range(num_rows):
+        writer.write(_example(plan, i))
+    return num_rows

@@ -5,11 +5,16 @@
 Writes `out_dir/ranking/` and, for datasets with users and time, `out_dir/retrieval/` (each
 train-*.tfrecord, test-*.tfrecord, schema.yaml), `out_dir/vocab/<feature>.txt` and
 `out_dir/stats.json`, all into a temporary folder renamed when complete.
+
+Memory is bounded by the vocabularies, not the rows: Criteo and Avazu stream their file in
+blocks, several passes (`stream`); event logs are read in chunks and, above 2M events,
+partitioned by user into temporary bucket files under that temporary folder, converted one
+bucket at a time (`event_stream`). Vocabularies count the training part only.
 """
 import dataclasses
 import time
 
-from input.converters import behavior, common, csv_log, ctr, movielens
+from input.converters import behavior, csv_log, ctr, event_stream, movielens, stream
 from input.converters.common import ConversionError, EventOptions, Malformed
 
 EVENT_READERS = {**movielens.READERS, **behavior.READERS}
@@ -23,8 +28,10 @@ DEFAULT_MIN_COUNT = {"criteo": 10, "avazu": 5}
 
 def convert(dataset, raw_dir, out_dir, *, min_count=None, side_min_count=1, hash_buckets=0,
             hist_len=50, short_len=10, long_len=50, test_fraction=0.1, num_shards=0,
-            embedding_dim=16, seed=0, csv_config=None, log=print):
-    """Converts one dataset; returns the stats written to stats.json."""
+            embedding_dim=16, seed=0, csv_config=None, num_buckets=0, log=print):
+    """Converts one dataset; returns the stats written to stats.json. num_buckets: event logs
+    larger than event_stream.MAX_EVENTS_IN_MEMORY go to this many temporary files by user
+    (0: event_stream.DEFAULT_BUCKETS)."""
     start = time.time()
     malformed = Malformed()
     if min_count is None:
@@ -35,13 +42,13 @@ def convert(dataset, raw_dir, out_dir, *, min_count=None, side_min_count=1, hash
         raise ConversionError(f"--test_fraction must be in (0, 1), got {test_fraction}")
     log(f"Converting {dataset} from {raw_dir} to {out_dir}")
     if dataset in CTR_READERS:
-        table = CTR_READERS[dataset](raw_dir, malformed, log)
-        _report(malformed, log)
-        stats = common.write_ctr_dataset(
-            table, out_dir, min_count=min_count, hash_buckets=hash_buckets,
-            test_fraction=test_fraction, embedding_dim=embedding_dim, num_shards=num_shards,
-            seed=seed, dataset=dataset, log=log,
-            extra_stats={"malformed_rows": malformed.to_dict(), "min_count": min_count})
+        # Streams the file (several passes, memory bounded by the vocabularies).
+        stats = stream.write_ctr_stream(
+            CTR_READERS[dataset](raw_dir), out_dir, min_count=min_count,
+            hash_buckets=hash_buckets, test_fraction=test_fraction,
+            embedding_dim=embedding_dim, num_shards=num_shards, seed=seed, dataset=dataset,
+            log=log, malformed=malformed, extra_stats={"min_count": min_count},
+            report=lambda: _report(malformed, log))
     else:
         if hash_buckets:
             raise ConversionError(f"--hash_buckets applies to criteo and avazu, not {dataset}")
@@ -55,15 +62,15 @@ def convert(dataset, raw_dir, out_dir, *, min_count=None, side_min_count=1, hash
         else:
             raise ConversionError(f"--dataset={dataset}: unknown; choose one of "
                                   f"{('synthetic',) + DATASETS}")
-        _report(malformed, log)
         options = EventOptions(min_count=min_count, side_min_count=side_min_count,
                                hist_len=hist_len, short_len=short_len, long_len=long_len,
                                test_fraction=test_fraction, embedding_dim=embedding_dim,
                                num_shards=num_shards, seed=seed)
-        stats = common.write_event_dataset(
-            events, out_dir, options, dataset, log,
-            extra_stats={"malformed_rows": malformed.to_dict(),
-                         "options": dataclasses.asdict(options)})
+        # `events`: Events, or chunks of them that a reader streams from its files.
+        stats = event_stream.write_event_stream(
+            events, out_dir, options, dataset, log, malformed=malformed,
+            extra_stats={"options": dataclasses.asdict(options)}, num_buckets=num_buckets,
+            report=lambda: _report(malformed, log))
     log(f"Wrote {out_dir} in {time.time() - start:.1f}s")
     return stats
 

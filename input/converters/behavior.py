@@ -25,12 +25,18 @@ TAOBAO_BEHAVIORS = ("pv", "buy", "cart", "fav")
 
 
 def read_taobao(raw_dir, malformed, log=print):
+    """Events chunks (a generator: the file is streamed, 100M rows never held at once)."""
     path = common.find_file(raw_dir, ["UserBehavior.csv", "user_behavior.csv"],
                             "taobao-userbehavior")
+    return _taobao_chunks(path, malformed, log, common.Columns.CHUNK)
+
+
+def _taobao_chunks(path, malformed, log, chunk):
     what = os.path.basename(path)
     table = common.Columns({"user": "int", "item": "int", "cat": "int", "time": "int",
-                            "buy": "int"})
+                            "buy": "int"}, chunk=chunk)
     progress = common.Progress(what, log)
+    rows = 0
     with common.open_text(path) as f:
         for number, row in enumerate(csv.reader(f), start=1):
             if not row:
@@ -49,10 +55,17 @@ def read_taobao(raw_dir, malformed, log=print):
                 malformed.add(f"{what}:{number}", str(e))
                 continue
             table.append(values)
-            progress.tick(table.rows)
-    progress.done(table.rows)
-    # Taobao's ids are integers: int64 columns keep 100M rows in memory.
-    c = table.arrays()
+            rows += 1
+            progress.tick(rows)
+            if table.rows == chunk:
+                yield _taobao_events(table.arrays())
+                table = common.Columns(table.kinds, chunk=chunk)
+    progress.done(rows)
+    yield _taobao_events(table.arrays())
+
+
+def _taobao_events(c):
+    # Taobao's ids are integers: int64 columns.
     return common.Events(user=c["user"], item=c["item"], time=c["time"],
                          item_features={"cat_id": c["cat"]},
                          extra_labels={"conversion": c["buy"]})
@@ -113,7 +126,21 @@ def _category(record):
 
 
 def read_amazon(raw_dir, malformed, log=print):
+    """Events chunks (a generator): the metadata's categories are read first (one per item),
+    then the reviews are streamed."""
     reviews, meta = _amazon_files(raw_dir)
+    return _amazon_chunks(reviews, meta, malformed, log, common.Columns.CHUNK)
+
+
+def _amazon_chunks(reviews, meta, malformed, log, chunk):
+    categories, meta_malformed = {}, common.Malformed(keep=malformed.keep)
+    if meta:
+        what = os.path.basename(meta)
+        for number, r in _json_lines(meta, meta_malformed, log):
+            if not r.get("asin"):
+                meta_malformed.add(f"{what}:{number}", "no asin")
+                continue
+            categories[str(r["asin"])] = _category(r)
     what = os.path.basename(reviews)
     users, items, times = [], [], []
     for number, r in _json_lines(reviews, malformed, log):
@@ -129,14 +156,16 @@ def read_amazon(raw_dir, malformed, log=print):
         users.append(str(user))
         items.append(str(item))
         times.append(stamp)
-    categories = {}
-    if meta:
-        what = os.path.basename(meta)
-        for number, r in _json_lines(meta, malformed, log):
-            if not r.get("asin"):
-                malformed.add(f"{what}:{number}", "no asin")
-                continue
-            categories[str(r["asin"])] = _category(r)
+        if len(users) == chunk:
+            yield _amazon_events(users, items, times, categories)
+            users, items, times = [], [], []
+    # Metadata problems are reported after the reviews', as when the files were read in
+    # that order.
+    malformed.extend(meta_malformed)
+    yield _amazon_events(users, items, times, categories)
+
+
+def _amazon_events(users, items, times, categories):
     cats = np.array([categories.get(i, "") for i in items], dtype=str)
     return common.Events(user=np.array(users, dtype=str), item=np.array(items, dtype=str),
                          time=np.array(times, np.int64), item_features={"cat_id": cats})

@@ -1,16 +1,19 @@
 """Shared logic of the dataset converters, vectorized numpy.
 
 A converter reads its raw files into either
-- an `Events` table (one row per user-item interaction: MovieLens, Amazon, Taobao, CSV logs),
-  which `write_event_dataset` turns into `ranking/` (time split, histories before each event)
-  and `retrieval/` (leave-last-out per user, session and long-term sequences); or
-- a `CtrTable` (one row per impression with categorical and dense fields: Criteo, Avazu),
-  which `write_ctr_dataset` turns into `ranking/` (time split).
+- `Events` (one row per user-item interaction: MovieLens, Amazon, Taobao, CSV logs; a reader
+  may yield them in chunks), which `event_stream.write_event_stream` turns into `ranking/`
+  (time split, histories before each event) and `retrieval/` (leave-last-out per user,
+  session and long-term sequences), bucket by bucket of users; or
+- a CTR source (one row per impression with categorical and dense fields: Criteo, Avazu),
+  which `stream.write_ctr_stream` turns into `ranking/` (time split), streaming the file.
 
 Ids: vocabularies are built by frequency (id 1 = most frequent value, 0 = padding/OOV);
-values seen fewer than `min_count` times and missing values map to 0. Vocabularies are built
-over all rows (train and test), so an item first seen in the test period still has its id;
-dense statistics (mean, std) are fitted on the training rows only.
+values seen fewer than `min_count` times and missing values map to 0. Vocabularies count the
+training part only, so no test value leaks into them: the rows before the test period (CTR),
+the events before the ranking split's cut time (event logs; stats.json's
+`vocabulary_cut_time`). Test values unseen in training are OOV; stats.json reports each
+feature's test OOV rate. Dense statistics (mean, std) are fitted on the training rows only.
 
 Time: histories hold only events strictly before the example's time (events sharing a
 timestamp never see each other), so no example sees its own future. Sessions start after more
@@ -18,15 +21,12 @@ than 30 idle minutes. Train and test never share a (user, target item) pair: tra
 with a pair that is in the test set are dropped (and counted in stats.json).
 """
 import dataclasses
-import json
 import os
 import time
 
 import numpy as np
 
-from input.atomic import atomic_dir, atomic_write_text
-from input.specs import FeatureSpec, Schema
-from input.writer import shard_paths, write_shard
+from input.atomic import atomic_write_text
 
 SESSION_GAP_SECONDS = 30 * 60
 OOV = 0
@@ -46,6 +46,11 @@ class Malformed:
         self.count += 1
         if len(self.examples) < self.keep:
             self.examples.append(f"{where}: {reason}")
+
+    def extend(self, other):
+        """Adds another counter's rows after this one's (a side file read separately)."""
+        self.count += other.count
+        self.examples += other.examples[:max(0, self.keep - len(self.examples))]
 
     def to_dict(self):
         return {"count": self.count, "first": self.examples}
@@ -72,7 +77,9 @@ class Columns:
     rows, so a file of tens of millions of rows is not held as Python objects: strings are
     kept as UTF-8 bytes (1 byte per character instead of a Python str or numpy's 4)."""
 
-    def __init__(self, kinds, chunk=262_144):
+    CHUNK = 262_144
+
+    def __init__(self, kinds, chunk=CHUNK):
         self.kinds = kinds  # column -> "bytes" | "float" | "int"
         self.chunk = chunk
         self.pending = {name: [] for name in kinds}
@@ -307,16 +314,6 @@ class EventOptions:
     families: tuple = ("ranking", "retrieval")
 
 
-def _first_value(ids, raw, size):
-    """Per id: the raw value at its first row (index 0 stays empty/0)."""
-    _, first = np.unique(ids, return_index=True)
-    table = np.zeros(size, dtype=np.asarray(raw).dtype)
-    if table.dtype.kind in "US":
-        table = np.full(size, "", dtype=object)
-    table[ids[first]] = np.asarray(raw)[first]
-    return table
-
-
 def _multi_ids(table_raw, min_count):
     """'a|b|c' strings per item -> (list of id arrays, Vocab)."""
     parts = [s.split("|") if s else [] for s in table_raw.tolist()]
@@ -329,156 +326,6 @@ def _multi_ids(table_raw, min_count):
     return out, vocab
 
 
-def write_event_dataset(events, out_dir, options, dataset, log=print, extra_stats=None):
-    """Encodes, splits and writes ranking/ and retrieval/ (as `options.families` asks) with
-    schema.yaml, vocab/*.txt and stats.json into `out_dir`, atomically."""
-    o = options
-    n = len(events.user)
-    if n == 0:
-        raise ConversionError(f"{dataset}: no valid events to convert")
-    times = np.asarray(events.time, np.int64)
-    user_ids, user_vocab = encode(events.user, o.min_count)
-    item_ids, item_vocab = encode(events.item, o.min_count)
-    vocabs = {"user_id": user_vocab, "item_id": item_vocab}
-    # Static side information: each user's / item's first row.
-    user_side, item_side = {}, {}
-    for name, raw in events.user_features.items():
-        table = _first_value(user_ids, raw, user_vocab.size)
-        ids, vocabs[name] = encode(table[1:].astype(str), o.side_min_count)
-        user_side[name] = np.concatenate([[0], ids])
-    for name, raw in events.item_features.items():
-        table = _first_value(item_ids, raw, item_vocab.size)
-        ids, vocabs[name] = encode(table[1:].astype(str), o.side_min_count)
-        item_side[name] = np.concatenate([[0], ids])
-    item_multi = {}
-    for name, raw in events.item_multi.items():
-        table = _first_value(item_ids, raw, item_vocab.size)
-        rows, vocabs[name] = _multi_ids(table.astype(str), o.side_min_count)
-        item_multi[name] = rows
-    item_dense_raw = {name: _first_value(item_ids, np.asarray(raw, np.float64),
-                                         item_vocab.size).astype(np.float64)
-                      for name, raw in events.item_dense.items()}
-
-    order = sort_events(user_ids, times)
-    users, items, times = user_ids[order], item_ids[order], times[order]
-    labels = None if events.label is None else np.asarray(events.label, np.float32)[order]
-    extra_labels = {k: np.asarray(v, np.float32)[order] for k, v in events.extra_labels.items()}
-    user_start = run_starts([users])
-    same_time = run_starts([users, times])  # history ends before the first same-time event
-    session = session_starts(users, times)  # the current session: from here to same_time
-    rng = np.random.default_rng(o.seed)
-    stats = {"dataset": dataset, "events": int(n), "users": user_vocab.size - 1,
-             "items": item_vocab.size - 1,
-             "vocab_sizes": {k: v.size for k, v in vocabs.items()}}
-    if labels is not None:
-        stats["label_rate"] = float(labels.mean())
-    stats.update(extra_stats or {})
-    log(f"  {n:,} events, {stats['users']:,} users, {stats['items']:,} items")
-    seq_sides = list(item_side)
-
-    def user_cols(u):
-        return {"user_id": u, **{k: v[u] for k, v in user_side.items()}}
-
-    def item_cols(i, prefix=""):
-        cols = {prefix + "item_id": i, **{prefix + k: v[i] for k, v in item_side.items()}}
-        return cols
-
-    def seq_cols(prefix, padded, lengths):
-        cols = {prefix + "item_id": (padded, lengths)}
-        for k in seq_sides:
-            cols[prefix + k] = (item_side[k][padded], lengths)
-        return cols
-
-    def base_specs(d):
-        specs = [FeatureSpec("user_id", "sparse", vocab_size=user_vocab.size, embedding_dim=d,
-                             group="user")]
-        specs += [FeatureSpec(k, "sparse", vocab_size=max(vocabs[k].size, 2), embedding_dim=d,
-                              group="user") for k in user_side]
-        specs += [FeatureSpec("item_id", "sparse", vocab_size=item_vocab.size, embedding_dim=d,
-                              group="item")]
-        specs += [FeatureSpec(k, "sparse", vocab_size=max(vocabs[k].size, 2), embedding_dim=d,
-                              group="item") for k in item_side]
-        specs += [FeatureSpec(k, "sequence", vocab_size=max(vocabs[k].size, 2),
-                              embedding_dim=d, max_len=max(1, max((len(r) for r in rows),
-                                                                  default=1)),
-                              group="item") for k, rows in item_multi.items()]
-        specs += [FeatureSpec(k, "dense", dtype="float32", group="item") for k in item_dense_raw]
-        return specs
-
-    def seq_specs(prefix, max_len):
-        return [FeatureSpec(prefix + "item_id", "sequence", max_len=max_len,
-                            shared_with="item_id", group="user")] + [
-            FeatureSpec(prefix + k, "sequence", max_len=max_len, shared_with=k, group="user")
-            for k in seq_sides]
-
-    def item_extras(i, train_mask):
-        cols = {}
-        for k, rows in item_multi.items():
-            cols[k] = [rows[j] for j in i.tolist()]
-        for k, table in item_dense_raw.items():
-            values = table[i]
-            cols[k] = standardize(values, train_mask)
-        return cols
-
-    with atomic_dir(out_dir) as tmp:
-        if "ranking" in o.families:
-            index = np.arange(n)
-            if labels is None:  # implicit feedback: one positive, one sampled negative
-                negatives = _sample_negatives(rng, items, item_vocab.size)
-                rows = np.concatenate([index, index])
-                cand = np.concatenate([items, negatives])
-                label = np.concatenate([np.ones(n), np.zeros(n)]).astype(np.float32)
-                extra = {k: np.concatenate([v, np.zeros(n, np.float32)])
-                         for k, v in extra_labels.items()}
-            else:
-                rows, cand, label = index, items, labels
-                extra = extra_labels
-            test = time_split(times[rows], o.test_fraction)
-            train, dropped = drop_shared_pairs(users[rows], cand, test)
-            hist = windows(items, user_start[rows], same_time[rows], o.hist_len)
-            short = windows(items, session[rows], same_time[rows], o.short_len)
-            long = windows(items, user_start[rows], session[rows], o.long_len)
-            sessions = session_ranks(session, user_start[rows], same_time[rows], o.hist_len)
-            cols = {**user_cols(users[rows]), **item_cols(cand), **seq_cols("hist_", *hist),
-                    **seq_cols("short_", *short), **seq_cols("long_", *long),
-                    "hist_session_id": sessions,
-                    "click": label, **extra, "timestamp": times[rows]}
-            cols.update(item_extras(cand, train))
-            schema = Schema(base_specs(o.embedding_dim) + seq_specs("hist_", o.hist_len)
-                            + seq_specs("short_", o.short_len) + seq_specs("long_", o.long_len)
-                            + [FeatureSpec("hist_session_id", "sequence", max_len=o.hist_len,
-                                           vocab_size=o.hist_len + 1,
-                                           embedding_dim=o.embedding_dim, group="user")]
-                            + [FeatureSpec("click", "label", dtype="float32")]
-                            + [FeatureSpec(k, "label", dtype="float32") for k in extra]
-                            + [FeatureSpec("timestamp", "label", dtype="int64")])
-            stats["ranking"] = _write_family(os.path.join(tmp, "ranking"), schema, cols, train,
-                                             test, dropped, o, rng, label, users[rows], log)
-        if "retrieval" in o.families:
-            known = items > 0  # an OOV item cannot be a retrieval target
-            short = windows(items, session, same_time, o.short_len)
-            long = windows(items, user_start, session, o.long_len)
-            hist = windows(items, user_start, same_time, o.hist_len)
-            rows = np.flatnonzero(known)
-            test = last_per_user(users[rows])
-            train, dropped = drop_shared_pairs(users[rows], items[rows], test)
-            take = lambda pair: (pair[0][rows], pair[1][rows])  # noqa: E731
-            cols = {**user_cols(users[rows]), **item_cols(items[rows]),
-                    **seq_cols("short_", *take(short)), **seq_cols("long_", *take(long)),
-                    **seq_cols("hist_", *take(hist)), "timestamp": times[rows]}
-            cols.update(item_extras(items[rows], train))
-            schema = Schema(base_specs(o.embedding_dim) + seq_specs("short_", o.short_len)
-                            + seq_specs("long_", o.long_len) + seq_specs("hist_", o.hist_len)
-                            + [FeatureSpec("timestamp", "label", dtype="int64")])
-            stats["retrieval"] = _write_family(os.path.join(tmp, "retrieval"), schema, cols,
-                                               train, test, dropped, o, rng, None, users[rows],
-                                               log)
-            stats["retrieval"]["oov_targets"] = int((~known).sum())
-        _write_vocabs(tmp, vocabs)
-        atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
-    return stats
-
-
 def _sample_negatives(rng, items, vocab_size):
     """For each positive item, a uniformly drawn other item id in [1, vocab_size)."""
     num = vocab_size - 1
@@ -487,33 +334,6 @@ def _sample_negatives(rng, items, vocab_size):
     shift = rng.integers(1, num, len(items))
     base = np.where(items > 0, items - 1, rng.integers(0, num, len(items)))
     return (base + shift) % num + 1
-
-
-def _write_family(folder, schema, cols, train, test, dropped, options, rng, label, users, log):
-    n_train, n_test = int(train.sum()), int(test.sum())
-    if n_train == 0 or n_test == 0:
-        raise ConversionError(f"{os.path.basename(folder)}: the split left {n_train} training "
-                              f"and {n_test} test rows; the data is too small to split")
-    shards = options.num_shards or _num_shards(n_train)
-    train_rows = np.flatnonzero(train)
-    train_rows = train_rows[rng.permutation(len(train_rows))]  # shards hold mixed users
-    name = os.path.basename(folder)
-    log(f"  writing {name}: {n_train:,} train rows in {shards} shard(s), {n_test:,} test rows")
-    start = time.time()
-    for prefix, rows, count in (("train", train_rows, shards),
-                                ("test", np.flatnonzero(test), _num_shards(n_test))):
-        bounds = np.linspace(0, len(rows), count + 1).astype(int)
-        for path, lo, hi in zip(shard_paths(folder, prefix, count), bounds[:-1], bounds[1:]):
-            write_shard(schema, _take(cols, rows[lo:hi]), path)
-            log(f"    {name}/{os.path.basename(path)}: {hi - lo:,} rows "
-                f"({time.time() - start:.0f}s)")
-    schema.save(os.path.join(folder, "schema.yaml"))
-    out = {"train_rows": n_train, "test_rows": n_test, "dropped_shared_pairs": dropped,
-           "train_users": int(len(np.unique(users[train]))) if users is not None else None}
-    if label is not None:
-        out["train_label_rate"] = float(np.mean(label[train]))
-        out["test_label_rate"] = float(np.mean(label[test]))
-    return out
 
 
 def _num_shards(rows, per_shard=200_000):
@@ -544,79 +364,6 @@ def read_vocab(path):
     """Raw values by id from a vocab/<feature>.txt file (index 0 is OOV)."""
     with open(path, encoding="utf-8") as f:
         return f.read().split("\n")[:-1]
-
-
-# ---------------------------------------------------------------- impression logs (CTR)
-
-@dataclasses.dataclass
-class CtrTable:
-    """Impressions: a label, categorical columns (strings, "" = missing), numeric columns
-    (NaN = missing), and an order/time used for the split (file order when None)."""
-    label: np.ndarray
-    categorical: dict
-    numeric: dict = dataclasses.field(default_factory=dict)
-    time: np.ndarray = None
-    log_numeric: bool = True  # Criteo: log transform + buckets; else standardize + buckets
-
-
-def write_ctr_dataset(table, out_dir, *, min_count=1, hash_buckets=0, test_fraction=0.1,
-                      embedding_dim=16, num_shards=0, seed=0, dataset="ctr", log=print,
-                      extra_stats=None):
-    """Writes ranking/ (train/test TFRecords split by time or file order, schema.yaml),
-    vocab/*.txt and stats.json. Categorical columns get vocabularies with `min_count`, or with
-    `hash_buckets` > 0 are stored as strings and hashed by the reader; numeric columns become a
-    dense value and a bucket id."""
-    n = len(table.label)
-    if n == 0:
-        raise ConversionError(f"{dataset}: no valid rows to convert")
-    order_key = np.arange(n) if table.time is None else np.asarray(table.time)
-    test = time_split(order_key, test_fraction)
-    train = ~test
-    cols, specs, vocabs = {}, [], {}
-    d = embedding_dim
-    for name, raw in table.numeric.items():
-        raw = np.asarray(raw, np.float64)
-        if table.log_numeric:
-            cols[name] = log_standardize(raw, train)
-            keys = log_buckets(raw)
-        else:
-            cols[name] = standardize(raw, train)
-            keys = np.where(np.isnan(raw), "", np.char.add("v", raw.astype(str)))
-        cols[name + "_bucket"], vocabs[name + "_bucket"] = encode(keys, min_count)
-        specs.append(FeatureSpec(name, "dense", dtype="float32", group="context"))
-        specs.append(FeatureSpec(name + "_bucket", "sparse",
-                                 vocab_size=max(vocabs[name + "_bucket"].size, 2),
-                                 embedding_dim=d, group="context"))
-    for name, raw in table.categorical.items():
-        if hash_buckets:
-            cols[name] = np.asarray(raw)  # strings or UTF-8 bytes
-            specs.append(FeatureSpec(name, "sparse", hash_buckets=hash_buckets, dtype="string",
-                                     embedding_dim=d, group="context"))
-        else:
-            cols[name], vocabs[name] = encode(raw, min_count)
-            specs.append(FeatureSpec(name, "sparse", vocab_size=max(vocabs[name].size, 2),
-                                     embedding_dim=d, group="context"))
-    label = np.asarray(table.label, np.float32)
-    cols["click"] = label
-    specs.append(FeatureSpec("click", "label", dtype="float32"))
-    if table.time is not None:
-        cols["timestamp"] = np.asarray(table.time, np.int64)
-        specs.append(FeatureSpec("timestamp", "label", dtype="int64"))
-    schema = Schema(specs)
-    stats = {"dataset": dataset, "rows": int(n), "label_rate": float(label.mean()),
-             "vocab_sizes": {k: v.size for k, v in vocabs.items()}}
-    if hash_buckets:
-        stats["hash_buckets"] = hash_buckets
-    stats.update(extra_stats or {})
-    options = EventOptions(num_shards=num_shards)
-    rng = np.random.default_rng(seed)
-    with atomic_dir(out_dir) as tmp:
-        stats["ranking"] = _write_family(os.path.join(tmp, "ranking"), schema, cols, train,
-                                         test, 0, options, rng, label, None, log)
-        del stats["ranking"]["train_users"]
-        _write_vocabs(tmp, vocabs)
-        atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
-    return stats
 
 
 # ---------------------------------------------------------------- reading raw files

@@ -60,6 +60,8 @@ def _parse_time(text, fmt):
 
 
 def read_csv_log(raw_dir, malformed, config_path, log=print):
+    """Events chunks (a generator: the log is streamed; config problems raise when it is
+    first read)."""
     config = load_config(config_path)
     base = raw_dir if raw_dir and os.path.isdir(raw_dir) else os.path.dirname(config_path)
     path = raw_dir if raw_dir and os.path.isfile(raw_dir) else os.path.join(
@@ -88,6 +90,7 @@ def read_csv_log(raw_dir, malformed, config_path, log=print):
         at = {c: columns.index(c) for c in wanted}
         out = {c: [] for c in wanted}
         times, labels = [], []
+        rows, chunk = 0, common.Columns.CHUNK
         progress = common.Progress(what, log)
         start = 2 if config.get("header", True) else 1
         for number, row in enumerate(reader, start=start):
@@ -117,16 +120,26 @@ def read_csv_log(raw_dir, malformed, config_path, log=print):
             times.append(stamp)
             if label_col:
                 labels.append(label)
-            progress.tick(len(times))
-    progress.done(len(times))
+            rows += 1
+            progress.tick(rows)
+            if len(times) == chunk:
+                yield _events(config, out, times, labels)
+                out = {c: [] for c in wanted}
+                times, labels = [], []
+    progress.done(rows)
+    yield _events(config, out, times, labels)
+
+
+def _events(config, out, times, labels):
     as_str = lambda c: np.array(out[c], dtype=str)  # noqa: E731
     return common.Events(
         user=as_str(config["user"]), item=as_str(config["item"]),
         time=np.array(times, np.int64),
-        label=np.array(labels, np.float32) if label_col else None,
-        user_features={_name(c): as_str(c) for c in user_cols},
-        item_features={_name(c): as_str(c) for c in item_cols},
-        item_dense={_name(c): np.array(out[c], np.float64) for c in dense_cols})
+        label=np.array(labels, np.float32) if config.get("label") else None,
+        user_features={_name(c): as_str(c) for c in config.get("user_features", [])},
+        item_features={_name(c): as_str(c) for c in config.get("item_features", [])},
+        item_dense={_name(c): np.array(out[c], np.float64)
+                    for c in config.get("item_dense", [])})
 
 
 def _name(column):

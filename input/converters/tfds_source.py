@@ -27,24 +27,27 @@ def read_tfds(name, raw_dir, malformed, log=print, batch_size=65536):
     import tensorflow_datasets as tfds  # heavy; only this converter needs it
 
     ds = tfds.load(name, split="train", data_dir=raw_dir or None, shuffle_files=False)
-    columns = {}
+    return _chunks(name, ds, malformed, log, batch_size)
+
+
+def _chunks(name, ds, malformed, log, batch_size):
+    """Events per batch of the dataset (a generator: the ratings are never all held)."""
     progress = common.Progress(f"tfds:{name}", log)
     rows = 0
     for batch in _batches(ds, batch_size):
-        for key, value in batch.items():
-            columns.setdefault(key, []).append(value)
+        yield _events(name, batch, rows, malformed)
         rows += len(batch["user_id"])
         progress.tick(rows)
     progress.done(rows)
     if not rows:
         raise common.ConversionError(f"tfds:{name}: the dataset is empty")
-    col = {k: np.concatenate(v) if k != "movie_genres" else [g for part in v for g in part]
-           for k, v in columns.items()}
+
+
+def _events(name, col, first_row, malformed):
     users, items = _strings(col["user_id"]), _strings(col["movie_id"])
     ok = (users != "") & (items != "")
-    for row in np.flatnonzero(~ok)[:5].tolist():
-        malformed.add(f"tfds:{name} row {row}", "empty user_id or movie_id")
-    malformed.count += int((~ok).sum()) - min(5, int((~ok).sum()))
+    for row in np.flatnonzero(~ok).tolist():
+        malformed.add(f"tfds:{name} row {first_row + row}", "empty user_id or movie_id")
     genres = np.array(["|".join(str(int(g)) for g in row) for row in col["movie_genres"]],
                       dtype=str)
     first = np.array([g.split("|")[0] for g in genres.tolist()], dtype=str)

@@ -11,7 +11,7 @@ import pytest
 
 import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 from input import converters
-from input.converters import common
+from input.converters import common, event_stream
 from input.reader import make_dataset
 from input.specs import Schema
 from tests.input import raw_fixtures as fx
@@ -50,12 +50,19 @@ def stats_of(out):
 def check_event_output(out, raw, implicit, repeats=False, hist_len=50):
     """The promises of an events converter, checked against the raw (user, item, time, label)
     rows: row counts, vocabularies, histories strictly before the target, sessions, and no
-    (user, item) pair in both train and test."""
+    (user, item) pair in both train and test.
+
+    Vocabularies count the ranking training period only (events before
+    stats["vocabulary_cut_time"]): users and items first seen later are OOV (id 0). Rows of an
+    OOV user cannot be traced back to the raw log; they are counted, not followed."""
     stats = stats_of(out)
     users, items = vocab(out, "user_id"), vocab(out, "item_id")
-    assert set(users[1:]) == {r[0] for r in raw} and set(items[1:]) == {r[1] for r in raw}
-    counts = collections.Counter(r[1] for r in raw)
+    cut = stats["vocabulary_cut_time"]
+    period = [r for r in raw if r[2] < cut]
+    assert set(users[1:]) == {r[0] for r in period} and set(items[1:]) == {r[1] for r in period}
+    counts = collections.Counter(r[1] for r in period)
     assert [counts[i] for i in items[1:]] == sorted(counts.values(), reverse=True)
+    known_items = set(items[1:])
     times = collections.defaultdict(list)
     for u, i, t, _ in raw:
         times[(u, i)].append(t)
@@ -76,6 +83,8 @@ def check_event_output(out, raw, implicit, repeats=False, hist_len=50):
         assert len(seq) == min(limit, sum(lo <= s < hi for s in by_user[user]))
         event_times = []
         for item in seq:
+            if item == "":  # OOV: an item first seen in the test period
+                continue
             earlier = [s for s in times[(user, item)] if lo <= s < hi]
             assert earlier, (user, item, t)  # never at or after the target's time
             event_times.append(min(earlier) if repeats else earlier[0])
@@ -94,8 +103,11 @@ def check_event_output(out, raw, implicit, repeats=False, hist_len=50):
         assert total == expected, (family, s)
         pairs = {}
         for name, split in (("train", train), ("test", test)):
-            pairs[name] = set(zip(split["user_id"].tolist(), split["item_id"].tolist()))
+            pairs[name] = {(u, i) for u, i in zip(split["user_id"].tolist(),
+                                                  split["item_id"].tolist()) if u > 0}
             for k in range(len(split["user_id"])):
+                if split["user_id"][k] == 0:
+                    continue  # an OOV user: several raw users share the id
                 user, t = users[split["user_id"][k]], int(split["timestamp"][k])
                 hist = [items[j] for j in split["hist_item_id"][k]]
                 check_sequence(user, t, hist, -np.inf, t, hist_len)
@@ -106,8 +118,12 @@ def check_event_output(out, raw, implicit, repeats=False, hist_len=50):
                                -np.inf, start, 50)
         assert not pairs["train"] & pairs["test"]
         if family == "retrieval":  # leave-last-out: each user's last event
-            last = {users[u]: int(t) for u, t in zip(test["user_id"], test["timestamp"])}
-            assert last == {u: ts[-1] for u, ts in by_user.items() if len(ts) >= 2}
+            last = {users[u]: int(t) for u, t in zip(test["user_id"], test["timestamp"]) if u}
+            known = collections.defaultdict(list)  # targets must be known items
+            for u, i, t, _ in raw:
+                if i in known_items and u in set(users[1:]):
+                    known[u].append(t)
+            assert last == {u: max(ts) for u, ts in known.items() if len(ts) >= 2}
         else:
             clicks = np.concatenate([train["click"], test["click"]])
             if implicit:  # one positive and one negative per event, less dropped pairs
@@ -117,6 +133,8 @@ def check_event_output(out, raw, implicit, repeats=False, hist_len=50):
             else:
                 assert s["dropped_shared_pairs"] == 0
                 assert clicks.sum() == sum(r[3] for r in raw)
+                later = [r[1] not in known_items for r in raw if r[2] >= cut]  # the test
+                assert s["test_oov_rate"]["item_id"] == pytest.approx(np.mean(later))
             assert test["timestamp"].min() >= train["timestamp"].max()  # split by time
     return stats
 
@@ -139,21 +157,23 @@ def test_movielens_raw_files(tmp_path, dataset, writer):
     assert [e.split(": ")[0] for e in stats["malformed_rows"]["first"]] == [
         f"{name}:{n + 1}", f"{name}:{n + 2}"]
     check_event_output(out, RAW_ML, implicit=False)
+    assert stats["ranking"]["test_oov_rate"]["item_id"] > 0  # no test item leaks into the vocab
     genres = fx.movie_genres(ML_ROWS)
     if dataset == "movielens-100k":  # genre flags come in the release's fixed order
         from input.converters.movielens import ML100K_GENRES
         genres = {i: "|".join(sorted(g.split("|"), key=ML100K_GENRES.index))
                   for i, g in genres.items()}
-    assert set(vocab(out, "cat_id")[1:]) == {g.split("|")[0] for g in genres.values()}
+    items, users = vocab(out, "item_id"), vocab(out, "user_id")  # the training period's
+    assert set(vocab(out, "cat_id")[1:]) == {genres[int(i)].split("|")[0] for i in items[1:]}
     assert sorted(vocab(out, "gender")[1:]) == ["F", "M"]
-    assert set(vocab(out, "age")[1:]) == {str(fx.user_info(u)["age"]) for u, *_ in ML_ROWS}
+    assert set(vocab(out, "age")[1:]) == {str(fx.user_info(int(u))["age"]) for u in users[1:]}
     train = read_split(os.path.join(out, "ranking"), "train")
-    items, cats = vocab(out, "item_id"), vocab(out, "cat_id")
+    cats = vocab(out, "cat_id")
+    genre = lambda i: genres[int(items[i])].split("|")[0] if i else ""  # noqa: E731
     for item, cat, hist, hist_cat in zip(train["item_id"], train["cat_id"],
                                          train["hist_item_id"], train["hist_cat_id"]):
-        assert cats[cat] == genres[int(items[item])].split("|")[0]
-        assert [cats[c] for c in hist_cat] == [genres[int(items[h])].split("|")[0]
-                                               for h in hist]
+        assert cats[cat] == genre(item)
+        assert [cats[c] for c in hist_cat] == [genre(h) for h in hist]
 
 
 def test_movielens_latest(tmp_path):
@@ -171,9 +191,10 @@ def test_min_count_sends_rare_items_to_oov(tmp_path):
     out = str(tmp_path / "out")
     stats = converters.convert("movielens-1m", str(tmp_path / "raw"), out, min_count=4,
                                **quiet)
-    counts = collections.Counter(str(i) for _, i, *_ in ML_ROWS)
+    counts = collections.Counter(str(i) for _, i, _, t, _ in ML_ROWS
+                                 if t < stats["vocabulary_cut_time"])  # training period
     assert set(vocab(out, "item_id")[1:]) == {i for i, c in counts.items() if c >= 4}
-    rare = sum(c for c in counts.values() if c < 4)
+    rare = sum(counts[str(i)] < 4 for _, i, *_ in ML_ROWS)  # rare or only seen later
     assert rare > 0 and stats["retrieval"]["oov_targets"] == rare
     train = read_split(os.path.join(out, "ranking"), "train")
     assert (train["item_id"] == 0).sum() > 0  # ranking keeps rare items, as the OOV id
@@ -193,9 +214,10 @@ def test_behaviour_logs(tmp_path, dataset):
     stats = converters.convert(dataset, raw_dir, out, hist_len=5, **quiet)
     assert stats["malformed_rows"]["count"] == bad
     check_event_output(out, raw, implicit=True, repeats=True, hist_len=5)
-    expected = {str(fx.GENRES.index(c) + 100) if dataset != "amazon" else c
-                for *_, c in rows}
-    assert set(vocab(out, "cat_id")[1:]) == expected
+    category = {(f"B{i:04d}" if dataset == "amazon" else str(i)):
+                (c if dataset == "amazon" else str(fx.GENRES.index(c) + 100))
+                for _, i, _, _, c in rows}
+    assert set(vocab(out, "cat_id")[1:]) == {category[i] for i in vocab(out, "item_id")[1:]}
     assert stats["ranking"]["dropped_shared_pairs"] > 0  # repeats do occur in both periods
     if dataset == "taobao-userbehavior":  # conversion: a purchase, only ever on a click
         split = read_split(os.path.join(out, "ranking"), "train")
@@ -219,8 +241,8 @@ def test_csv_log_with_yaml(tmp_path):
     assert schema["price"].kind == "dense"
     train = read_split(os.path.join(out, "ranking"), "train")
     items = vocab(out, "item_id")
-    missing = np.array([int(items[i][1:]) % 5 == 0 for i in train["item_id"]])
-    assert np.all(train["price"][missing] == 0.0)  # missing: the training mean
+    missing = np.array([i == 0 or int(items[i][1:]) % 5 == 0 for i in train["item_id"]])
+    assert np.all(train["price"][missing] == 0.0)  # missing (or OOV): the training mean
     assert abs(train["price"][~missing].mean()) < 0.5
 
 
@@ -260,9 +282,13 @@ def test_criteo_sample_and_kaggle_layout(tmp_path):
                                min_count=2, **quiet)
     assert stats["rows"] == 200 and stats["malformed_rows"]["count"] == 0
     assert stats["label_rate"] == pytest.approx(np.mean([float(r["label"]) for r in rows]))
-    for name in ("C1", "C6", "C26"):
-        counts = collections.Counter(r[name] for r in rows if r[name])
+    for name in ("C1", "C6", "C26", "C3"):  # vocabularies count the training rows only
+        counts = collections.Counter(r[name] for r in rows[:180] if r[name])
         assert set(vocab(out, name)[1:]) == {v for v, c in counts.items() if c >= 2}
+        present = [r[name] for r in rows[180:] if r[name]]
+        assert stats["test_oov_rate"][name] == pytest.approx(
+            np.mean([v not in vocab(out, name) for v in present]))
+    assert stats["test_oov_rate"]["C3"] > 0.5  # a leak would make this 0 with min_count=1
     train = read_split(os.path.join(out, "ranking"), "train")
     test = read_split(os.path.join(out, "ranking"), "test")
     assert len(train["click"]) == 180 and len(test["click"]) == 20
@@ -310,12 +336,19 @@ def test_avazu_sample(tmp_path):
     stats = converters.convert("avazu", SAMPLES, out, min_count=1, **quiet)
     assert stats["rows"] == 100 and stats["malformed_rows"]["count"] == 0
     assert stats["label_rate"] == pytest.approx(np.mean([float(r["click"]) for r in rows]))
-    for name in ("site_id", "device_model", "C14"):
-        assert sorted(vocab(out, name)[1:]) == sorted({r[name] for r in rows})
     train = read_split(os.path.join(out, "ranking"), "train")
     test = read_split(os.path.join(out, "ranking"), "test")
     assert len(train["click"]) + len(test["click"]) == 100
     assert test["timestamp"].min() >= train["timestamp"].max()
+    # The sample's rows share one hour, so the last 10% of rows are the test. Vocabularies
+    # hold the training rows' values only; values first seen later are OOV in the test.
+    assert {r["hour"] for r in rows} == {"14102100"}
+    before = rows[:90]
+    for name in ("site_id", "device_model", "C14"):
+        assert sorted(vocab(out, name)[1:]) == sorted({r[name] for r in before})
+        unseen = [r[name] not in {b[name] for b in before} for r in rows[90:]]
+        assert stats["test_oov_rate"][name] == pytest.approx(np.mean(unseen))
+    assert stats["test_oov_rate"]["device_ip"] > 0.5
     assert set(vocab(out, "hour_of_day")[1:]) == {str(int(r["hour"][-2:])) for r in rows}
 
 
@@ -327,8 +360,11 @@ def test_movielens_sample(tmp_path):
     raw = [(r["user_id"], r["movie_id"], int(r["timestamp"]), float(int(r["rating"]) >= 4))
            for r in rows]
     check_event_output(out, raw, implicit=False)
-    assert set(vocab(out, "genres")[1:]) == {g for r in rows for g in r["genres"].split("|")}
-    assert set(vocab(out, "occupation")[1:]) == {r["occupation"] for r in rows}
+    known_items, known_users = set(vocab(out, "item_id")), set(vocab(out, "user_id"))
+    assert set(vocab(out, "genres")[1:]) == {g for r in rows if r["movie_id"] in known_items
+                                             for g in r["genres"].split("|")}
+    assert set(vocab(out, "occupation")[1:]) == {r["occupation"] for r in rows
+                                                 if r["user_id"] in known_users}
 
 
 # ------------------------------------------------------------ TFDS, atomicity, CLI
@@ -373,16 +409,16 @@ def test_tfds_movielens_through_mock_data(tmp_path):
 def test_a_failed_conversion_leaves_nothing_behind(tmp_path, monkeypatch):
     fx.write_ml1m(str(tmp_path / "raw"), ML_ROWS)
     out = str(tmp_path / "out")
-    real = common.write_shard
+    real = event_stream.append_rows
     calls = []
 
-    def dies_on_the_third_file(*args, **kwargs):
+    def dies_on_the_third_write(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt  # as a killed conversion
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(common, "write_shard", dies_on_the_third_file)
+    monkeypatch.setattr(event_stream, "append_rows", dies_on_the_third_write)
     with pytest.raises(KeyboardInterrupt):
         converters.convert("movielens-1m", str(tmp_path / "raw"), out, **quiet)
     assert sorted(os.listdir(tmp_path)) == ["raw"]  # no out/, no temporary folder
@@ -475,4 +511,6 @@ def test_csv_converter_on_the_real_movielens_sample(tmp_path):
     raw = [(r["user_id"], r["movie_id"], int(r["timestamp"]), float(int(r["rating"]) >= 4))
            for r in rows]
     check_event_output(out, raw, implicit=False)
-    assert set(vocab(out, "genres")[1:]) == {r["genres"] for r in rows}  # one categorical
+    known_items = set(vocab(out, "item_id"))
+    assert set(vocab(out, "genres")[1:]) == {r["genres"] for r in rows  # one categorical
+                                             if r["movie_id"] in known_items}

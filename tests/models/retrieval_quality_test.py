@@ -4,15 +4,11 @@ Each claim is checked on the mean over several training seeds of the default syn
 (300,000 examples), so that one lucky seed cannot carry it. With -s they print their numbers.
 Measured on 2 shared, busy cores, both at once: sdm vs youtube_dnn 19.5 min, logQ 18 min.
 """
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
 from garden import config, train
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools import logq_study
 SEEDS = (1, 2, 3)
 LOGQ_SEEDS = (1, 2)  # 6 runs of two_tower (full softmax, in-batch without and with logQ)
 
@@ -27,14 +23,6 @@ def _mean_metric(name, override, metric, tmp_path):
     return float(np.mean(values)), values
 
 
-def _logq_study():
-    spec = importlib.util.spec_from_file_location(
-        "logq_study", os.path.join(ROOT, "tools", "logq_study.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_logq_correction_moves_in_batch_softmax_toward_full_softmax(tmp_path):
     # Uncorrected in-batch softmax is a sampled softmax with the popularity as its proposal,
@@ -45,7 +33,7 @@ def test_logq_correction_moves_in_batch_softmax_toward_full_softmax(tmp_path):
     # and doubles HR@50. Measured on seeds 1, 2 (tools/logq_study.py, README): tail Recall@50
     # full 0.154, uncorrected 0.270, corrected 0.162; mean popularity rank of the top 50
     # full 643, uncorrected 1789, corrected 787; HR@50 0.579, 0.293, 0.572.
-    study = _logq_study()
+    study = logq_study
     runs = {}
     for label, override in study.VARIANTS[:3]:
         runs[label] = [study.study_run(override, seed, str(tmp_path / f"{len(runs)}-{seed}"))

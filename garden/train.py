@@ -63,12 +63,14 @@ def check_data(schema, data_dir, cfg, log=print):
 
 
 def training_data(schema, pattern, cfg, strategy, global_batch, scan, skip_batches=0,
-                  counters=None):
+                  counters=None, features=None):
     """The training dataset. It repeats and Keras runs a fixed number of steps per epoch:
     with several workers each reads its own files, and a fixed step count keeps them in
     lockstep whatever the shard sizes. skip_batches drops the batches a resumed run already
-    trained on (the seeded stream is the same in every run)."""
+    trained on (the seeded stream is the same in every run). features: the only features
+    parsed (the model's training_features)."""
     options = dict(training=True, shuffle_buffer=cfg.data.shuffle_buffer, repeat=True,
+                   features=features,
                    validate=False, record_limits=scan.records if scan.corrupt else None)
     if distribute.is_parameter_server(strategy):
         # Each worker builds its own pipeline; unseeded, so workers read different orders.
@@ -193,7 +195,7 @@ def train(cfg, model_dir, log=print, strategy=None):
     for first_epoch, segment_steps in segments:
         train_data = training_data(schema, train_pattern, cfg, strategy, global_batch, scan,
                                    skip_batches=int(position.numpy()) if exact_resume else 0,
-                                   counters=counters)
+                                   counters=counters, features=model.training_features)
         last_epoch = first_epoch + 1 if segment_steps != steps else cfg.train.epochs
         try:
             model.fit(train_data, epochs=last_epoch, initial_epoch=first_epoch,

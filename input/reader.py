@@ -186,7 +186,7 @@ def _check_value(path, index, f, value):
 
 def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=10000,
                  seed=None, repeat=False, drop_remainder=False, validate=True,
-                 record_limits=None, skip_batches=0, counters=None):
+                 record_limits=None, skip_batches=0, counters=None, features=None):
     """Batches of (features, labels) from TFRecord files matching `file_pattern`.
 
     training=True shuffles files and records (reproducibly when `seed` is set); evaluation
@@ -196,6 +196,9 @@ def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=1
     skip_batches: drops that many batches before parsing anything: with a seed, the stream
       then continues exactly where a run that had trained that many steps left it.
     counters: an input.integrity.DataCounters that counts OOV ids and NaN/Inf values.
+    features: names of the features to parse (a model's training_features); labels and
+      weights always come. None: every feature of the schema. Parsing is most of the
+      pipeline's work, and a model often reads a few of a dataset's sequences.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -217,6 +220,12 @@ def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=1
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if skip_batches:
         ds = ds.skip(skip_batches)
-    ds = ds.map(lambda s: parse_batch(schema, s, counters=counters),
+    names = None
+    if features is not None:
+        unknown = sorted(set(features) - {f.name for f in schema})
+        if unknown:
+            raise SchemaError(f"features {unknown} are not in the schema")
+        names = set(features) | {f.name for f in schema if f.kind in ("label", "weight")}
+    ds = ds.map(lambda s: parse_batch(schema, s, names=names, counters=counters),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -151,18 +151,20 @@ def run_garden(args, folder):
     else:
         def scores(model, test):
             return np.concatenate([model.predict_proba(f).numpy() for f, _ in test])
-    result = measure(args, folder, schema, build, lambda ds: ds, scores)
-    result["input_examples_per_second"] = input_rate(args, folder, schema)
     model, _ = build()
+    features = model.training_features
+    result = measure(args, folder, schema, build, lambda ds: ds, scores, features)
+    result["input_examples_per_second"] = input_rate(args, folder, schema, features)
     result["dense_flops_per_example"] = dense_training_flops(model, schema, folder)
     result["matmul_flops_per_second"] = matmul_peak()
     return result
 
 
-def input_rate(args, folder, schema):
-    """The garden's input pipeline alone, over as many batches as the timed training."""
+def input_rate(args, folder, schema, features):
+    """The garden's input pipeline alone (as garden.train runs it: only the model's
+    features parsed), over as many batches as the timed training."""
     ds = make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size, training=True,
-                      seed=1, repeat=True)
+                      seed=1, repeat=True, features=features)
     iterator = iter(ds)
     for _ in range(args.warmup):
         next(iterator)
@@ -207,13 +209,14 @@ def learning_rate(args):
     return RETRIEVAL_LEARNING_RATE if args.data == "retrieval" else LEARNING_RATE
 
 
-def measure(args, folder, schema, build, adapt, scores):
+def measure(args, folder, schema, build, adapt, scores, features):
     """Throughput over timed steps, then (if --epochs) the test quality of a fresh model after
     that many epochs; `adapt` maps the garden's batches to the framework's inputs and
     `scores(model, test_batches)` returns click probabilities [N] (ranking) or the scores of
-    every item [N, num_items] (retrieval)."""
+    every item [N, num_items] (retrieval). Both frameworks read the garden's input pipeline,
+    parsing only `features`, those their model reads."""
     train = adapt(make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size,
-                               training=True, seed=1, repeat=True))
+                               training=True, seed=1, repeat=True, features=features))
     model, per_call = build()
     steps = args.warmup + args.steps
     steps -= steps % per_call  # whole tf.function calls only
@@ -292,7 +295,10 @@ def run_deepctr(args, folder):
         return np.concatenate([model(as_peer_inputs(f, l)[0], training=False).numpy()[:, 0]
                                for f, l in test])
 
-    return measure(args, folder, schema, build, lambda ds: ds.map(as_peer_inputs), scores)
+    names = {i.name for i in deepctr_model(args.model, schema).inputs}
+    features = [f.name for f in schema if f.name in names]
+    return measure(args, folder, schema, build, lambda ds: ds.map(as_peer_inputs), scores,
+                   features)
 
 
 # ---------------------------------------------------------------------------- DeepMatch side
@@ -373,17 +379,28 @@ def patch_deepmatch():
         module.get_item_embedding = item_embedding_for_deepmatch
 
 
+def deepmatch_features(model_name):
+    """The features DeepMatch's model reads (the garden's names)."""
+    if model_name == "sdm":
+        return USER_FEATURES + ["item_id"] + [f"{g}_{n}" for g in ("short", "long")
+                                              for n in SIDE_INFO]
+    return USER_FEATURES + ["item_id", "hist_item_id"]
+
+
 def as_deepmatch_inputs(features, labels):
     """DeepMatch names the long-term sequence `prefer_*`, takes one length per sequence group
-    and [B, 1] scalars; its loss is the model output itself (targets are ignored)."""
+    and [B, 1] scalars; its loss is the model output itself (targets are ignored). Only the
+    sequences that were parsed (deepmatch_features) are passed on."""
     out = {n: tf.reshape(features[n], [-1, 1]) for n in USER_FEATURES}
     out["item_id"] = tf.reshape(features["item_id"], [-1, 1])
-    for prefix, ours in (("short", "short"), ("prefer", "long")):
-        for n in SIDE_INFO:
-            out[f"{prefix}_{n}"] = features[f"{ours}_{n}"]
-        out[f"{prefix}_sess_length"] = tf.reshape(features[f"{ours}_item_id_len"], [-1, 1])
-    out["hist_item_id"] = features["hist_item_id"]
-    out["hist_len"] = tf.reshape(features["hist_item_id_len"], [-1, 1])
+    if "short_item_id" in features:
+        for prefix, ours in (("short", "short"), ("prefer", "long")):
+            for n in SIDE_INFO:
+                out[f"{prefix}_{n}"] = features[f"{ours}_{n}"]
+            out[f"{prefix}_sess_length"] = tf.reshape(features[f"{ours}_item_id_len"], [-1, 1])
+    if "hist_item_id" in features:
+        out["hist_item_id"] = features["hist_item_id"]
+        out["hist_len"] = tf.reshape(features["hist_item_id_len"], [-1, 1])
     return out, tf.zeros_like(features["item_id"], tf.float32)
 
 
@@ -412,7 +429,8 @@ def run_deepmatch(args, folder):
                    for f, l in test]
         return np.concatenate(queries).reshape(-1, item_vectors.shape[1]) @ item_vectors.T
 
-    return measure(args, folder, schema, build, lambda ds: ds.map(as_deepmatch_inputs), scores)
+    return measure(args, folder, schema, build, lambda ds: ds.map(as_deepmatch_inputs), scores,
+                   deepmatch_features(args.model))
 
 
 RUNNERS = {"garden": run_garden, "deepctr": run_deepctr, "deepmatch": run_deepmatch}

@@ -99,16 +99,15 @@ class CIN(tf.keras.layers.Layer):
                 if bias is not None:
                     out += tf.cast(dim, out.dtype) * bias[direct]
                 pooled.append(out)
-                if last:
-                    break
-                hidden = self._maps(hidden, x0, kernel[:, :on], bias, on)
-                continue
-            maps = self._maps(hidden, x0, kernel, bias, size)  # [B, D, H_k]
-            if on < size:
-                hidden, direct = maps[:, :, :on], maps[:, :, on:]
+                if not last:
+                    hidden = self._maps(hidden, x0, kernel[:, :on], bias, on)
             else:
-                hidden = direct = maps
-            pooled.append(tf.reduce_sum(direct, axis=1))
+                maps = self._maps(hidden, x0, kernel, bias, size)  # [B, D, H_k]
+                if on < size:
+                    hidden, direct = maps[:, :, :on], maps[:, :, on:]
+                else:
+                    hidden = direct = maps
+                pooled.append(tf.reduce_sum(direct, axis=1))
         return tf.concat(pooled, axis=1)
 
     def _maps(self, hidden, x0, kernel, bias, size):

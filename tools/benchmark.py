@@ -34,7 +34,7 @@ import tensorflow as tf  # noqa: E402
 
 from garden import config, data, optimizers, registry  # noqa: E402
 from garden import metrics as metrics_lib  # noqa: E402
-from input.reader import count_records, make_dataset  # noqa: E402
+from input.reader import count_records, fits_in_memory, make_dataset  # noqa: E402
 from input.specs import FeatureSpec, Schema  # noqa: E402
 from input.writer import write_tfrecords  # noqa: E402
 
@@ -142,7 +142,8 @@ def run_garden(args, folder):
         cfg, model = garden_model(args.model, schema)
         # The garden's "adam": Keras Adam's update through the fused kernel.
         model.compile(optimizers.make("adam", learning_rate(args)),
-                      steps_per_execution=cfg.train.steps_per_execution)
+                      steps_per_execution=cfg.train.steps_per_execution,
+                      jit_compile=cfg.train.jit_compile)
         return model, cfg.train.steps_per_execution
 
     if args.data == "retrieval":
@@ -160,11 +161,18 @@ def run_garden(args, folder):
     return result
 
 
+def in_memory(folder):
+    """Whether garden.train (default data.in_memory_mb) would hold this training split in
+    memory; both frameworks then read it from there."""
+    return fits_in_memory(os.path.join(folder, "train-*"), config.DataConfig().in_memory_mb)
+
+
 def input_rate(args, folder, schema, features):
-    """The garden's input pipeline alone (as garden.train runs it: only the model's
-    features parsed), over as many batches as the timed training."""
+    """The garden's input pipeline alone, as garden.train runs it (only the model's features
+    parsed; a split that fits held in memory, loaded before the clock starts), over as many
+    batches as the timed training."""
     ds = make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size, training=True,
-                      seed=1, repeat=True, features=features)
+                      seed=1, repeat=True, features=features, in_memory=in_memory(folder))
     iterator = iter(ds)
     for _ in range(args.warmup):
         next(iterator)
@@ -214,9 +222,10 @@ def measure(args, folder, schema, build, adapt, scores, features):
     that many epochs; `adapt` maps the garden's batches to the framework's inputs and
     `scores(model, test_batches)` returns click probabilities [N] (ranking) or the scores of
     every item [N, num_items] (retrieval). Both frameworks read the garden's input pipeline,
-    parsing only `features`, those their model reads."""
+    parsing only `features`, those their model reads, from memory when garden.train would."""
     train = adapt(make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size,
-                               training=True, seed=1, repeat=True, features=features))
+                               training=True, seed=1, repeat=True, features=features,
+                               in_memory=in_memory(folder)))
     model, per_call = build()
     steps = args.warmup + args.steps
     steps -= steps % per_call  # whole tf.function calls only

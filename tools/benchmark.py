@@ -155,7 +155,8 @@ def run_garden(args, folder):
     model, _ = build()
     features = model.training_features
     result = measure(args, folder, schema, build, lambda ds: ds, scores, features)
-    result["input_examples_per_second"] = input_rate(args, folder, schema, features)
+    result["input_examples_per_second"], result["input_setup_seconds"] = input_rate(
+        args, folder, schema, features)
     result["dense_flops_per_example"] = dense_training_flops(model, schema, folder)
     result["matmul_flops_per_second"] = matmul_peak()
     return result
@@ -171,15 +172,17 @@ def input_rate(args, folder, schema, features):
     """The garden's input pipeline alone, as garden.train runs it (only the model's features
     parsed; a split that fits held in memory, loaded before the clock starts), over as many
     batches as the timed training."""
+    load = time.perf_counter()
     ds = make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size, training=True,
                       seed=1, repeat=True, features=features, in_memory=in_memory(folder))
+    load = time.perf_counter() - load  # parsing the split into memory, when it is held there
     iterator = iter(ds)
     for _ in range(args.warmup):
         next(iterator)
     start = time.perf_counter()
     for _ in range(args.steps):
         next(iterator)
-    return args.steps * args.batch_size / (time.perf_counter() - start)
+    return args.steps * args.batch_size / (time.perf_counter() - start), load
 
 
 def dense_training_flops(model, schema, folder):
@@ -481,7 +484,8 @@ def main():
             result = run_in_subprocess(framework, argv + extra)
             speed[framework].append(result["examples_per_second"])
             if framework == "garden":
-                for key in ("input_examples_per_second", "dense_flops_per_example",
+                for key in ("input_examples_per_second", "input_setup_seconds",
+                            "dense_flops_per_example",
                             "matmul_flops_per_second"):
                     extra_info.setdefault(key, []).append(result[key])
             quality.setdefault(framework, result.get("quality"))
@@ -498,7 +502,9 @@ def main():
     garden_rate = statistics.median(speed["garden"])
     input_rate_ = statistics.median(extra_info["input_examples_per_second"])
     print(f"input pipeline alone: {input_rate_:,.0f} examples/s "
-          f"({input_rate_ / garden_rate:.1f}x what garden training consumes)")
+          f"({input_rate_ / garden_rate:.1f}x what garden training consumes; "
+          f"{'in memory' if in_memory(folder) else 'streamed'}, set up in "
+          f"{statistics.median(extra_info['input_setup_seconds']):.1f} s)")
     flops = extra_info["dense_flops_per_example"][0]
     peak = statistics.median(extra_info["matmul_flops_per_second"])
     print(f"dense-layer training FLOPs/example: {flops:,}; x examples/s = "

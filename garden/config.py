@@ -57,10 +57,15 @@ class DataConfig:
     eval_pattern: str = "test-*.tfrecord"
     shuffle_buffer: int = 20_000
     skip_corrupt_records: bool = False  # train on the readable part of damaged files
+    # Training files up to this size (MB on disk) are parsed once into memory and batched
+    # from there, reshuffled whole every epoch (input.reader.memory_dataset); 0: always
+    # stream them from disk through a shuffle buffer.
+    in_memory_mb: int = 512
 
     def __post_init__(self):
         _check_min(self, "synthetic_examples", 500)
         _check_min(self, "shuffle_buffer", 0)
+        _check_min(self, "in_memory_mb", 0)
 
 
 @dataclasses.dataclass
@@ -71,6 +76,7 @@ class TrainConfig:
     optimizer: str = "adam"
     seed: int = 42
     steps_per_execution: int = 20  # steps per tf.function call: less Python per step
+    jit_compile: bool = False  # XLA-compile the train step; on CPU it wins for some models only
     log_every_steps: int = 100
     strategy: str = "one_device"  # see garden/distribute.py
     tpu: str = ""  # TPU name or address, for strategy tpu

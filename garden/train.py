@@ -29,7 +29,8 @@ from garden.callbacks import (Checkpointer, DataReport, Progress, StepCheckpoint
                               StepProgress, StepStopOnNonFiniteLoss, StopOnNonFiniteLoss,
                               TrainingDiverged)
 from input.integrity import CorruptFileError, DataCounters, scan_files  # noqa: E402
-from input.reader import NONFINITE_MESSAGE, list_files, make_dataset, validate_files  # noqa: E402
+from input.reader import (NONFINITE_MESSAGE, fits_in_memory, list_files, make_dataset,  # noqa: E402
+                          validate_files)
 from input.specs import Schema, SchemaError  # noqa: E402
 
 
@@ -62,13 +63,22 @@ def check_data(schema, data_dir, cfg, log=print):
     return scans["train"]
 
 
+def in_memory_training(cfg, pattern, strategy):
+    """Whether the training split is small enough (data.in_memory_mb) to parse once into
+    memory; parameter-server workers always stream theirs."""
+    return (cfg.data.in_memory_mb > 0 and not distribute.is_parameter_server(strategy)
+            and fits_in_memory(pattern, cfg.data.in_memory_mb))
+
+
 def training_data(schema, pattern, cfg, strategy, global_batch, scan, skip_batches=0,
-                  counters=None):
+                  counters=None, features=None):
     """The training dataset. It repeats and Keras runs a fixed number of steps per epoch:
     with several workers each reads its own files, and a fixed step count keeps them in
     lockstep whatever the shard sizes. skip_batches drops the batches a resumed run already
-    trained on (the seeded stream is the same in every run)."""
+    trained on (the seeded stream is the same in every run). features: the only features
+    parsed (the model's training_features)."""
     options = dict(training=True, shuffle_buffer=cfg.data.shuffle_buffer, repeat=True,
+                   features=features, in_memory=in_memory_training(cfg, pattern, strategy),
                    validate=False, record_limits=scan.records if scan.corrupt else None)
     if distribute.is_parameter_server(strategy):
         # Each worker builds its own pipeline; unseeded, so workers read different orders.
@@ -122,7 +132,8 @@ def train(cfg, model_dir, log=print, strategy=None):
         model = registry.build_model(cfg, schema)
         model.prepare(train_pattern)
         optimizer = optimizers.make(cfg.train.optimizer, learning_rate)
-        model.compile(optimizer=optimizer, steps_per_execution=cfg.train.steps_per_execution)
+        model.compile(optimizer=optimizer, steps_per_execution=cfg.train.steps_per_execution,
+                      jit_compile=cfg.train.jit_compile)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         position = tf.Variable(0, dtype=tf.int64, trainable=False, name="position")
         batch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_batch")
@@ -191,11 +202,13 @@ def train(cfg, model_dir, log=print, strategy=None):
         if initial_epoch < cfg.train.epochs:
             segments.append((initial_epoch, steps))
     for first_epoch, segment_steps in segments:
-        train_data = training_data(schema, train_pattern, cfg, strategy, global_batch, scan,
-                                   skip_batches=int(position.numpy()) if exact_resume else 0,
-                                   counters=counters)
         last_epoch = first_epoch + 1 if segment_steps != steps else cfg.train.epochs
         try:
+            # Inside the try: an in-memory split is parsed (and NaN-checked) right here.
+            train_data = training_data(
+                schema, train_pattern, cfg, strategy, global_batch, scan,
+                skip_batches=int(position.numpy()) if exact_resume else 0, counters=counters,
+                features=model.training_features)
             model.fit(train_data, epochs=last_epoch, initial_epoch=first_epoch,
                       steps_per_epoch=segment_steps, callbacks=callbacks,
                       verbose=1 if interactive and chief else 0)

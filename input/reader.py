@@ -5,6 +5,8 @@ Batches are parsed whole (`batch` then `parse_example`), never record by record.
 [B, dim], sequences [B, max_len] plus int32 `<name>_len` [B]); labels maps every label and
 weight feature to a [B] tensor.
 """
+import random
+
 import tensorflow as tf
 
 from input.integrity import scan_files
@@ -186,7 +188,8 @@ def _check_value(path, index, f, value):
 
 def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=10000,
                  seed=None, repeat=False, drop_remainder=False, validate=True,
-                 record_limits=None, skip_batches=0, counters=None):
+                 record_limits=None, skip_batches=0, counters=None, features=None,
+                 in_memory=False):
     """Batches of (features, labels) from TFRecord files matching `file_pattern`.
 
     training=True shuffles files and records (reproducibly when `seed` is set); evaluation
@@ -196,12 +199,23 @@ def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=1
     skip_batches: drops that many batches before parsing anything: with a seed, the stream
       then continues exactly where a run that had trained that many steps left it.
     counters: an input.integrity.DataCounters that counts OOV ids and NaN/Inf values.
+    features: names of the features to parse (a model's training_features); labels and
+      weights always come. None: every feature of the schema. Parsing is most of the
+      pipeline's work, and a model often reads a few of a dataset's sequences.
+    in_memory: (training only) parse the files once into memory and batch from there; see
+      memory_dataset. For splits that fit in memory (see fits_in_memory).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     files = list_files(file_pattern)
     if validate:
         validate_files(schema, files)
+    if in_memory and training:
+        loaded = make_dataset(schema, file_pattern, 8192, training=False, validate=False,
+                              record_limits=record_limits, counters=counters,
+                              features=features)
+        return memory_dataset(load_batches(loaded), batch_size, seed=seed, repeat=repeat,
+                              drop_remainder=drop_remainder, skip_batches=skip_batches)
     deterministic = not training or seed is not None
     limits = [(record_limits or {}).get(f, -1) for f in files]
     ds = tf.data.Dataset.from_tensor_slices((files, tf.constant(limits, tf.int64)))
@@ -217,6 +231,56 @@ def make_dataset(schema, file_pattern, batch_size, training, *, shuffle_buffer=1
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if skip_batches:
         ds = ds.skip(skip_batches)
-    ds = ds.map(lambda s: parse_batch(schema, s, counters=counters),
+    names = None
+    if features is not None:
+        unknown = sorted(set(features) - {f.name for f in schema})
+        if unknown:
+            raise SchemaError(f"features {unknown} are not in the schema")
+        names = set(features) | {f.name for f in schema if f.kind in ("label", "weight")}
+    ds = ds.map(lambda s: parse_batch(schema, s, names=names, counters=counters),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def fits_in_memory(file_pattern, limit_mb):
+    """Whether the TFRecord files matching `file_pattern` total at most `limit_mb` MB."""
+    size = sum(tf.io.gfile.stat(f).length for f in list_files(file_pattern))
+    return size <= limit_mb * 2 ** 20
+
+
+def load_batches(dataset):
+    """Every batch of `dataset` concatenated: (features, labels) of whole-split tensors."""
+    batches = list(dataset)
+    if not batches:
+        raise ValueError("the dataset to load into memory is empty")
+    return tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *batches)
+
+
+def memory_dataset(data, batch_size, seed=None, repeat=False, drop_remainder=False,
+                   skip_batches=0):
+    """Training batches of in-memory (features, labels) tensors, each epoch a fresh uniform
+    permutation of all examples (a seeded run gets the same permutations every time).
+
+    The batching is vectorized: one permutation per epoch, cut into batches by `rebatch`
+    (batches run on across epochs, as repeat-then-batch does), one gather per tensor per
+    batch. No per-example work is left, which a record pipeline cannot avoid; parsing,
+    OOV mapping and the NaN/Inf checks (and their counters) ran once, when the data was
+    loaded. Shuffling is over the whole split, not a buffer.
+    """
+    first = tf.nest.flatten(data)[0]
+    n = int(first.shape[0])
+    seed = random.getrandbits(31) if seed is None else int(seed)
+
+    def order(epoch):
+        keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.constant(seed, tf.int64),
+                                                               epoch]))
+        return tf.argsort(keys)
+
+    epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
+    ds = epochs.map(order).rebatch(batch_size, drop_remainder=drop_remainder)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+    # One gather per tensor is cheap: a sequential map and a small prefetch buffer keep the
+    # pipeline's threads from competing with training for the cores.
+    ds = ds.map(lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), data))
+    return ds.prefetch(2)

@@ -19,6 +19,13 @@ class CIN(tf.keras.layers.Layer):
     `use_bias=False`, the defaults here; its code makes both settings); DeepCTR uses relu and
     a bias per map, both available as arguments.
 
+    Computation: the layer works in a [B, D, fields] layout (one matmul per layer over the
+    flattened (i, j) pairs). With the linear activation, the maps that only go to the output
+    (the last layer's, and the second halves under split_half) are computed after the sum
+    over D, which is exact (sum_d and W^k commute) and D times cheaper: W^k applied to the
+    [B, H_{k-1}, m] matrix sum_d X^{k-1}_{i,d} X^0_{j,d}. Other activations need every map
+    at every d, as DeepCTR computes them.
+
     Args:
       layer_sizes: feature maps H_k per layer, e.g. [128, 128].
       split_half: as above.
@@ -45,6 +52,7 @@ class CIN(tf.keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.l2 = float(l2)
         self.activation_layer = tf.keras.layers.Activation(activation, dtype=self.dtype_policy)
+        self._linear = tf.keras.activations.get(activation) is tf.keras.activations.linear
 
     @property
     def output_dim(self):
@@ -70,23 +78,48 @@ class CIN(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
-        x0 = inputs
-        batch, num_fields, dim = tf.shape(x0)[0], x0.shape[1], tf.shape(x0)[2]
+        # Layout [B, D, fields]: the map dimension stays last, so every contraction is one
+        # plain matmul over the flattened (i, j) pairs with no transposes of the big tensors.
+        x0 = tf.transpose(inputs, [0, 2, 1])  # [B, D, m]
+        batch, dim, num_fields = tf.shape(x0)[0], tf.shape(x0)[1], x0.shape[2]
         hidden, pooled = x0, []
         for k, size in enumerate(self.layer_sizes):
-            # All products X^{k-1}_i o X^0_j: [B, H_{k-1}, m, D] -> [B, H_{k-1} * m, D].
-            z = hidden[:, :, None, :] * x0[:, None, :, :]
-            z = tf.reshape(z, [batch, hidden.shape[1] * num_fields, dim])
-            maps = tf.einsum("bnd,nh->bhd", z, tf.cast(self.kernels[k], z.dtype))
-            if self.use_bias:
-                maps += tf.cast(self.biases[k], maps.dtype)[None, :, None]
-            maps = self.activation_layer(maps)
-            if self.split_half and k < len(self.layer_sizes) - 1:
-                hidden, direct = tf.split(maps, 2, axis=1)
+            kernel = tf.cast(self.kernels[k], x0.dtype)  # [H_{k-1} * m, H_k]
+            bias = tf.cast(self.biases[k], x0.dtype) if self.use_bias else None
+            last = k == len(self.layer_sizes) - 1
+            on = size // 2 if self.split_half and not last else size  # maps sent on
+            if self._linear and (last or self.split_half):
+                # No activation: sum_d commutes with W^k, so the maps that are only pooled
+                # are W^k applied to sum_d (X^{k-1}_i o X^0_j), a [B, H_{k-1}, m] batched
+                # matmul, instead of W^k at every d (D times fewer multiply-adds).
+                direct = slice(0, size) if last else slice(on, size)
+                gram = tf.matmul(hidden, x0, transpose_a=True)  # [B, H_{k-1}, m]
+                gram = tf.reshape(gram, [batch, hidden.shape[2] * num_fields])
+                out = tf.matmul(gram, kernel[:, direct])
+                if bias is not None:
+                    out += tf.cast(dim, out.dtype) * bias[direct]
+                pooled.append(out)
+                if not last:
+                    hidden = self._maps(hidden, x0, kernel[:, :on], bias, on)
             else:
-                hidden = direct = maps
-            pooled.append(tf.reduce_sum(direct, axis=2))
+                maps = self._maps(hidden, x0, kernel, bias, size)  # [B, D, H_k]
+                if on < size:
+                    hidden, direct = maps[:, :, :on], maps[:, :, on:]
+                else:
+                    hidden = direct = maps
+                pooled.append(tf.reduce_sum(direct, axis=1))
         return tf.concat(pooled, axis=1)
+
+    def _maps(self, hidden, x0, kernel, bias, size):
+        """act(W [X^{k-1}_i o X^0_j] + b) at every d: [B, D, size] (kernel's first columns)."""
+        batch, dim = tf.shape(x0)[0], tf.shape(x0)[1]
+        # All products X^{k-1}_i o X^0_j: [B, D, H_{k-1}, m] -> [B * D, H_{k-1} * m].
+        z = hidden[:, :, :, None] * x0[:, :, None, :]
+        z = tf.reshape(z, [-1, hidden.shape[2] * x0.shape[2]])
+        maps = tf.matmul(z, kernel)
+        if bias is not None:
+            maps += bias[:size]
+        return tf.reshape(self.activation_layer(maps), [batch, dim, size])
 
     def get_config(self):
         config = super().get_config()

@@ -34,7 +34,7 @@ import tensorflow as tf  # noqa: E402
 
 from garden import config, data, optimizers, registry  # noqa: E402
 from garden import metrics as metrics_lib  # noqa: E402
-from input.reader import count_records, make_dataset  # noqa: E402
+from input.reader import count_records, fits_in_memory, make_dataset  # noqa: E402
 from input.specs import FeatureSpec, Schema  # noqa: E402
 from input.writer import write_tfrecords  # noqa: E402
 
@@ -142,7 +142,8 @@ def run_garden(args, folder):
         cfg, model = garden_model(args.model, schema)
         # The garden's "adam": Keras Adam's update through the fused kernel.
         model.compile(optimizers.make("adam", learning_rate(args)),
-                      steps_per_execution=cfg.train.steps_per_execution)
+                      steps_per_execution=cfg.train.steps_per_execution,
+                      jit_compile=cfg.train.jit_compile)
         return model, cfg.train.steps_per_execution
 
     if args.data == "retrieval":
@@ -151,25 +152,37 @@ def run_garden(args, folder):
     else:
         def scores(model, test):
             return np.concatenate([model.predict_proba(f).numpy() for f, _ in test])
-    result = measure(args, folder, schema, build, lambda ds: ds, scores)
-    result["input_examples_per_second"] = input_rate(args, folder, schema)
     model, _ = build()
+    features = model.training_features
+    result = measure(args, folder, schema, build, lambda ds: ds, scores, features)
+    result["input_examples_per_second"], result["input_setup_seconds"] = input_rate(
+        args, folder, schema, features)
     result["dense_flops_per_example"] = dense_training_flops(model, schema, folder)
     result["matmul_flops_per_second"] = matmul_peak()
     return result
 
 
-def input_rate(args, folder, schema):
-    """The garden's input pipeline alone, over as many batches as the timed training."""
+def in_memory(folder):
+    """Whether garden.train (default data.in_memory_mb) would hold this training split in
+    memory; both frameworks then read it from there."""
+    return fits_in_memory(os.path.join(folder, "train-*"), config.DataConfig().in_memory_mb)
+
+
+def input_rate(args, folder, schema, features):
+    """The garden's input pipeline alone, as garden.train runs it (only the model's features
+    parsed; a split that fits held in memory, loaded before the clock starts), over as many
+    batches as the timed training."""
+    load = time.perf_counter()
     ds = make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size, training=True,
-                      seed=1, repeat=True)
+                      seed=1, repeat=True, features=features, in_memory=in_memory(folder))
+    load = time.perf_counter() - load  # parsing the split into memory, when it is held there
     iterator = iter(ds)
     for _ in range(args.warmup):
         next(iterator)
     start = time.perf_counter()
     for _ in range(args.steps):
         next(iterator)
-    return args.steps * args.batch_size / (time.perf_counter() - start)
+    return args.steps * args.batch_size / (time.perf_counter() - start), load
 
 
 def dense_training_flops(model, schema, folder):
@@ -207,13 +220,15 @@ def learning_rate(args):
     return RETRIEVAL_LEARNING_RATE if args.data == "retrieval" else LEARNING_RATE
 
 
-def measure(args, folder, schema, build, adapt, scores):
+def measure(args, folder, schema, build, adapt, scores, features):
     """Throughput over timed steps, then (if --epochs) the test quality of a fresh model after
     that many epochs; `adapt` maps the garden's batches to the framework's inputs and
     `scores(model, test_batches)` returns click probabilities [N] (ranking) or the scores of
-    every item [N, num_items] (retrieval)."""
+    every item [N, num_items] (retrieval). Both frameworks read the garden's input pipeline,
+    parsing only `features`, those their model reads, from memory when garden.train would."""
     train = adapt(make_dataset(schema, os.path.join(folder, "train-*"), args.batch_size,
-                               training=True, seed=1, repeat=True))
+                               training=True, seed=1, repeat=True, features=features,
+                               in_memory=in_memory(folder)))
     model, per_call = build()
     steps = args.warmup + args.steps
     steps -= steps % per_call  # whole tf.function calls only
@@ -292,7 +307,10 @@ def run_deepctr(args, folder):
         return np.concatenate([model(as_peer_inputs(f, l)[0], training=False).numpy()[:, 0]
                                for f, l in test])
 
-    return measure(args, folder, schema, build, lambda ds: ds.map(as_peer_inputs), scores)
+    names = {i.name for i in deepctr_model(args.model, schema).inputs}
+    features = [f.name for f in schema if f.name in names]
+    return measure(args, folder, schema, build, lambda ds: ds.map(as_peer_inputs), scores,
+                   features)
 
 
 # ---------------------------------------------------------------------------- DeepMatch side
@@ -373,17 +391,28 @@ def patch_deepmatch():
         module.get_item_embedding = item_embedding_for_deepmatch
 
 
+def deepmatch_features(model_name):
+    """The features DeepMatch's model reads (the garden's names)."""
+    if model_name == "sdm":
+        return USER_FEATURES + ["item_id"] + [f"{g}_{n}" for g in ("short", "long")
+                                              for n in SIDE_INFO]
+    return USER_FEATURES + ["item_id", "hist_item_id"]
+
+
 def as_deepmatch_inputs(features, labels):
     """DeepMatch names the long-term sequence `prefer_*`, takes one length per sequence group
-    and [B, 1] scalars; its loss is the model output itself (targets are ignored)."""
+    and [B, 1] scalars; its loss is the model output itself (targets are ignored). Only the
+    sequences that were parsed (deepmatch_features) are passed on."""
     out = {n: tf.reshape(features[n], [-1, 1]) for n in USER_FEATURES}
     out["item_id"] = tf.reshape(features["item_id"], [-1, 1])
-    for prefix, ours in (("short", "short"), ("prefer", "long")):
-        for n in SIDE_INFO:
-            out[f"{prefix}_{n}"] = features[f"{ours}_{n}"]
-        out[f"{prefix}_sess_length"] = tf.reshape(features[f"{ours}_item_id_len"], [-1, 1])
-    out["hist_item_id"] = features["hist_item_id"]
-    out["hist_len"] = tf.reshape(features["hist_item_id_len"], [-1, 1])
+    if "short_item_id" in features:
+        for prefix, ours in (("short", "short"), ("prefer", "long")):
+            for n in SIDE_INFO:
+                out[f"{prefix}_{n}"] = features[f"{ours}_{n}"]
+            out[f"{prefix}_sess_length"] = tf.reshape(features[f"{ours}_item_id_len"], [-1, 1])
+    if "hist_item_id" in features:
+        out["hist_item_id"] = features["hist_item_id"]
+        out["hist_len"] = tf.reshape(features["hist_item_id_len"], [-1, 1])
     return out, tf.zeros_like(features["item_id"], tf.float32)
 
 
@@ -412,7 +441,8 @@ def run_deepmatch(args, folder):
                    for f, l in test]
         return np.concatenate(queries).reshape(-1, item_vectors.shape[1]) @ item_vectors.T
 
-    return measure(args, folder, schema, build, lambda ds: ds.map(as_deepmatch_inputs), scores)
+    return measure(args, folder, schema, build, lambda ds: ds.map(as_deepmatch_inputs), scores,
+                   deepmatch_features(args.model))
 
 
 RUNNERS = {"garden": run_garden, "deepctr": run_deepctr, "deepmatch": run_deepmatch}
@@ -454,7 +484,8 @@ def main():
             result = run_in_subprocess(framework, argv + extra)
             speed[framework].append(result["examples_per_second"])
             if framework == "garden":
-                for key in ("input_examples_per_second", "dense_flops_per_example",
+                for key in ("input_examples_per_second", "input_setup_seconds",
+                            "dense_flops_per_example",
                             "matmul_flops_per_second"):
                     extra_info.setdefault(key, []).append(result[key])
             quality.setdefault(framework, result.get("quality"))
@@ -471,7 +502,9 @@ def main():
     garden_rate = statistics.median(speed["garden"])
     input_rate_ = statistics.median(extra_info["input_examples_per_second"])
     print(f"input pipeline alone: {input_rate_:,.0f} examples/s "
-          f"({input_rate_ / garden_rate:.1f}x what garden training consumes)")
+          f"({input_rate_ / garden_rate:.1f}x what garden training consumes; "
+          f"{'in memory' if in_memory(folder) else 'streamed'}, set up in "
+          f"{statistics.median(extra_info['input_setup_seconds']):.1f} s)")
     flops = extra_info["dense_flops_per_example"][0]
     peak = statistics.median(extra_info["matmul_flops_per_second"])
     print(f"dense-layer training FLOPs/example: {flops:,}; x examples/s = "

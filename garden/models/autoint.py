@@ -1,35 +1,28 @@
 """AutoInt / AutoInt+ (Song et al., CIKM 2019): stacked self-attention over fields."""
 import dataclasses
-from typing import List
 
 import tensorflow as tf
 
-from garden.config import ConfigError, check_positive
+from garden.config import check_positive
 from garden.models.field_ranking import FieldRankingModel, flatten
+from garden.models.fields import DeepConfig
 from garden.registry import register_model
 from layers.interacting_layer import InteractingLayer
 
 
 @dataclasses.dataclass
-class AutoIntConfig:
-    embedding_dim: int = 16
+class AutoIntConfig(DeepConfig):
+    """DeepConfig (field embeddings, optional DNN) plus the attention stack."""
+    requires_dnn = False  # hidden_units: [] is plain AutoInt
     attention_layers: int = 3
     num_heads: int = 2
     head_dim: int = 16  # d' in the paper; each layer outputs num_heads * head_dim per field
     use_residual: bool = True
-    hidden_units: List[int] = dataclasses.field(default_factory=lambda: [256, 128])  # []: AutoInt
-    dropout: float = 0.0
-    batch_norm: bool = False
     use_linear: bool = False  # the paper has none; DeepCTR adds a first-order term
-    l2_embedding: float = 1e-6  # on the rows a batch looks up
-    features: List[str] = dataclasses.field(default_factory=list)  # empty: every sparse/dense
-    use_sequences: bool = False  # mean-pool each behaviour sequence into one more field
 
     def __post_init__(self):
-        check_positive(self, "model", "embedding_dim", "attention_layers", "num_heads",
-                       "head_dim", "hidden_units")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        super().__post_init__()
+        check_positive(self, "model", "attention_layers", "num_heads", "head_dim")
 
 
 class AutoInt(FieldRankingModel):

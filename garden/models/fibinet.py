@@ -1,38 +1,28 @@
 """FiBiNET (Huang et al., RecSys 2019): SENet field importance + bilinear interactions + DNN."""
 import dataclasses
-from typing import List
 
 import tensorflow as tf
 
 from garden.config import ConfigError, check_positive
 from garden.models.field_ranking import FieldRankingModel, flatten
+from garden.models.fields import DeepConfig
 from garden.registry import register_model
 from layers.bilinear_interaction import TYPES, BilinearInteraction
 from layers.senet import SENet
 
 
 @dataclasses.dataclass
-class FiBiNETConfig:
-    embedding_dim: int = 16
+class FiBiNETConfig(DeepConfig):
+    """DeepConfig (field embeddings, DNN) plus SENet and the bilinear layers."""
     reduction_ratio: int = 3  # SENet bottleneck: max(1, fields // reduction_ratio) units
     bilinear_type: str = "interaction"  # "all", "each" or "interaction" (one W per pair)
-    hidden_units: List[int] = dataclasses.field(default_factory=lambda: [256, 128])
-    dropout: float = 0.0
-    batch_norm: bool = False
-    l2_embedding: float = 1e-6  # on the rows a batch looks up
-    features: List[str] = dataclasses.field(default_factory=list)  # empty: every sparse/dense
-    use_sequences: bool = False  # mean-pool each behaviour sequence into one more field
 
     def __post_init__(self):
-        check_positive(self, "model", "embedding_dim", "reduction_ratio", "hidden_units")
-        if not self.hidden_units:
-            raise ConfigError("model.hidden_units: FiBiNET's output is a DNN; list at least "
-                              "one layer")
+        super().__post_init__()
+        check_positive(self, "model", "reduction_ratio")
         if self.bilinear_type not in TYPES:
             raise ConfigError(f"model.bilinear_type must be one of {TYPES}, got "
                               f"{self.bilinear_type!r}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
 
 
 class FiBiNET(FieldRankingModel):

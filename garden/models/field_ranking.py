@@ -15,8 +15,8 @@ from layers.mlp import MLP
 class FieldRankingModel(FieldModel):
     """Base for ranking models over stacked field embeddings; see the module docstring.
 
-    `cfg` needs: embedding_dim, l2_embedding, features, use_sequences, hidden_units, dropout,
-    batch_norm. An empty hidden_units means no DNN (self.dnn is None).
+    `cfg` is a garden.models.fields.DeepConfig; an empty hidden_units (allowed where the
+    config sets requires_dnn = False) means no DNN (self.dnn is None).
     """
 
     def __init__(self, schema, task, cfg, use_linear=True):

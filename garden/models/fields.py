@@ -33,11 +33,14 @@ class DeepConfig(FieldConfig):
     hidden_units: List[int] = dataclasses.field(default_factory=lambda: [256, 128])
     dropout: float = 0.0
     batch_norm: bool = False
+    # A class attribute, not a key: models with a "no DNN" ablation (xDeepFM's CIN + linear,
+    # plain AutoInt) set it False and read an empty hidden_units as "no DNN".
+    requires_dnn = True
 
     def __post_init__(self):
         super().__post_init__()
         check_positive(self, "model", "hidden_units")
-        if not self.hidden_units:
+        if self.requires_dnn and not self.hidden_units:
             raise ConfigError("model.hidden_units must list at least one layer width")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")

@@ -6,32 +6,27 @@ import tensorflow as tf
 
 from garden.config import ConfigError, check_positive
 from garden.models.field_ranking import FieldRankingModel, flatten
+from garden.models.fields import DeepConfig
 from garden.registry import register_model
 from layers.cin import CIN
 
 
 @dataclasses.dataclass
-class XDeepFMConfig:
-    embedding_dim: int = 16
+class XDeepFMConfig(DeepConfig):
+    """DeepConfig (field embeddings, optional DNN) plus the CIN."""
+    requires_dnn = False  # hidden_units: [] is the paper's CIN + linear
     cin_layer_sizes: List[int] = dataclasses.field(default_factory=lambda: [128, 128])
     cin_split_half: bool = True  # the paper's code and DeepCTR; False: the paper's text
     cin_activation: str = "linear"  # the paper (text and code); DeepCTR uses relu
-    hidden_units: List[int] = dataclasses.field(default_factory=lambda: [256, 128])
-    dropout: float = 0.0
-    batch_norm: bool = False
-    l2_embedding: float = 1e-6  # on the rows a batch looks up
-    features: List[str] = dataclasses.field(default_factory=list)  # empty: every sparse/dense
-    use_sequences: bool = False  # mean-pool each behaviour sequence into one more field
 
     def __post_init__(self):
-        check_positive(self, "model", "embedding_dim", "cin_layer_sizes", "hidden_units")
+        super().__post_init__()
+        check_positive(self, "model", "cin_layer_sizes")
         if not self.cin_layer_sizes:
             raise ConfigError("model.cin_layer_sizes must list at least one layer")
         if self.cin_split_half and any(s % 2 for s in self.cin_layer_sizes[:-1]):
             raise ConfigError(f"model.cin_layer_sizes {self.cin_layer_sizes}: with "
                               f"model.cin_split_half every size but the last must be even")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
         try:
             tf.keras.activations.get(self.cin_activation)
         except ValueError:

@@ -18,6 +18,12 @@ class GardenModel(tf.keras.Model):
         self.feature_names = sorted(feature_names)
         self.loss_tracker = tf.keras.metrics.Mean(name="loss")
 
+    @property
+    def training_features(self):
+        """The features a training or evaluation step reads, which is all garden.train
+        parses (labels and weights come with every batch): feature_names by default."""
+        return self.feature_names
+
     def prepare(self, train_pattern):
         """Called once by garden.train before training, with the glob of the training
         TFRecords: a model that needs statistics of its data (item frequencies for a sampler,

@@ -21,6 +21,11 @@ class RetrievalModel(GardenModel):
         self.target = target
         self.top_k = int(top_k)
 
+    @property
+    def training_features(self):
+        """The query tower's features and the target item."""
+        return sorted(set(self.feature_names) | {self.target})
+
     def task_loss(self, batch, training):
         features, _ = batch
         query = self(features, training=training)

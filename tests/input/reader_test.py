@@ -116,6 +116,44 @@ class ReaderTest(tf.test.TestCase):
         self.assertAllEqual(order(), order())
         self.assertCountEqual(order(), [3, 4, 5])
 
+    def test_parses_only_the_features_asked_for_and_every_label(self):
+        pattern = os.path.join(self.get_temp_dir(), "train-*")
+        features, labels = next(iter(make_dataset(self.schema, pattern, 8, training=True,
+                                                  seed=1, features=["hist_item_id"])))
+        self.assertEqual(sorted(features), ["hist_item_id", "hist_item_id_len"])
+        self.assertEqual(sorted(labels), ["click", "w"])
+        with self.assertRaisesRegex(SchemaError, "nope"):
+            make_dataset(self.schema, pattern, 8, training=True, features=["nope"])
+
+    def test_in_memory_training_shows_every_example_once_per_epoch(self):
+        pattern = os.path.join(self.get_temp_dir(), "train-*")
+        streamed, _ = self._batch()
+
+        def stream(seed, skip=0, batches=6):
+            ds = make_dataset(self.schema, pattern, 2, training=True, seed=seed, repeat=True,
+                              in_memory=True, skip_batches=skip)
+            return [(f, l) for f, l in ds.take(batches)]
+        batches = stream(seed=3)
+        items = np.concatenate([f["item_id"].numpy() for f, _ in batches])
+        # Batches of 2 run on across epochs of 3 examples: each epoch a permutation.
+        self.assertAllEqual([len(f["item_id"]) for f, _ in batches], [2] * 6)
+        for epoch in range(4):
+            self.assertCountEqual(items[3 * epoch:3 * epoch + 3], [3, 4, 5])
+        self.assertAllEqual(items, np.concatenate(
+            [f["item_id"].numpy() for f, _ in stream(seed=3)]))  # seeded: the same stream
+        skipped = np.concatenate([f["item_id"].numpy() for f, _ in stream(3, skip=2,
+                                                                          batches=4)])
+        self.assertAllEqual(skipped, items[4:])  # a resumed run continues the stream
+        # Rows stay whole: every tensor of an example comes from the same record.
+        by_item = {int(i): k for k, i in enumerate(streamed["item_id"].numpy())}
+        for features, labels in batches:
+            for row, item in enumerate(features["item_id"].numpy()):
+                k = by_item[int(item)]
+                self.assertAllEqual(features["hist_item_id"][row], streamed["hist_item_id"][k])
+                self.assertAllEqual(features["price"][row], streamed["price"][k])
+                record = list(COLUMNS["item_id"]).index(item)
+                self.assertEqual(labels["w"][row], COLUMNS["w"][record])
+
     def test_missing_feature_names_file_and_feature(self):
         other = Schema([s for s in self.schema if s.name != "price"])
         path = write_tfrecords(other, COLUMNS, self.get_temp_dir(), "nop", 1)[0]

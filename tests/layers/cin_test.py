@@ -5,8 +5,8 @@ from layers.cin import CIN
 from tests.layers import contract
 
 
-def numpy_cin(x0, kernels, split_half):
-    """Eq. 6 of the paper, one sum at a time."""
+def numpy_cin(x0, kernels, split_half, biases=None, activation=lambda v: v):
+    """Eq. 6 of the paper, one sum at a time (plus a bias per map and an activation)."""
     hidden, out = x0, []
     for k, w in enumerate(kernels):
         h_prev, m = hidden.shape[1], x0.shape[1]
@@ -16,6 +16,9 @@ def numpy_cin(x0, kernels, split_half):
             for i in range(h_prev):
                 for j in range(m):
                     maps[:, h] += w[i, j, h] * hidden[:, i] * x0[:, j]
+        if biases is not None:
+            maps += biases[k][None, :, None]
+        maps = activation(maps)
         if split_half and k < len(kernels) - 1:
             half = maps.shape[1] // 2
             hidden, direct = maps[:, :half], maps[:, half:]
@@ -56,6 +59,23 @@ class CINTest(tf.test.TestCase):
             self.assertEqual(layer.output_dim, 2 + 1 + 3 if split_half else 4 + 2 + 3)
             expected = numpy_cin(x, [k.numpy() for k in layer.kernels], split_half)
             self.assertAllClose(out, expected, rtol=1e-4, atol=1e-4)
+
+    def test_bias_and_activation_match_the_equation(self):
+        # Linear maps are pooled before W^k where they only go out; relu needs every map at
+        # every d. Both paths must give the equation's values, biases included.
+        rng = np.random.default_rng(1)
+        x = rng.normal(size=(3, 4, 5)).astype(np.float32)
+        relu = lambda v: np.maximum(v, 0.0)  # noqa: E731
+        for split_half in (True, False):
+            for activation, act in (("linear", lambda v: v), ("relu", relu)):
+                layer = CIN([4, 2, 3], split_half=split_half, activation=activation,
+                            use_bias=True)
+                layer(x)
+                for bias in layer.biases:
+                    bias.assign(rng.normal(size=bias.shape))
+                expected = numpy_cin(x, [k.numpy() for k in layer.kernels], split_half,
+                                     [b.numpy() for b in layer.biases], act)
+                self.assertAllClose(layer(x), expected, rtol=1e-4, atol=1e-4)
 
     def test_bias_and_activation(self):
         x = tf.constant([[[1.0, 2.0], [3.0, -1.0]]])

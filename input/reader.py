@@ -57,11 +57,11 @@ def parse_batch(schema, serialized, with_labels=True, names=None, counters=None)
         elif f.kind == "dense":
             features[f.name] = value
         elif f.kind == "sparse":
-            features[f.name] = _to_ids(value, schema.vocab_size(f.name), f.dtype,
+            features[f.name] = ids_in_vocab(value, schema.vocab_size(f.name), f.dtype,
                                        _counter(counters, "oov", f.name))
         else:
             padded, length = pad_truncate(value, f.max_len)
-            features[f.name] = _to_ids(padded, schema.vocab_size(f.name), f.dtype,
+            features[f.name] = ids_in_vocab(padded, schema.vocab_size(f.name), f.dtype,
                                        _counter(counters, "oov", f.name))
             features[f"{f.name}_len"] = length
     return features, labels
@@ -97,13 +97,10 @@ def pad_truncate(ragged, max_len):
     return dense, tf.cast(ragged.row_lengths(), tf.int32)
 
 
-def ids_in_vocab(value, vocab_size, dtype):
-    """Ids as the model reads them: int ids outside [0, vocab_size) become 0 (padding/OOV);
-    strings are hashed into [1, vocab_size), the empty string (padding) is 0."""
-    return _to_ids(value, vocab_size, dtype)
-
-
-def _to_ids(value, vocab_size, dtype, oov_counter=None):
+def ids_in_vocab(value, vocab_size, dtype, oov_counter=None):
+    """Ids as the model reads them: int ids outside [0, vocab_size) become 0 (padding/OOV),
+    counted in `oov_counter` when given; strings are hashed into [1, vocab_size), the empty
+    string (padding) is 0."""
     if dtype == "string":
         # Hashed ids live in [1, vocab_size); the empty string (padding) is 0.
         hashed = tf.strings.to_hash_bucket_fast(value, vocab_size - 1) + 1

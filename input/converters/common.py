@@ -167,27 +167,6 @@ def log_buckets(values):
     return out.astype(str)
 
 
-def log_standardize(values, train_rows):
-    """log1p(max(v, 0)) standardized with the training rows' mean/std; missing -> 0 (mean)."""
-    v = np.asarray(values, np.float64)
-    logged = np.log1p(np.maximum(np.nan_to_num(v, nan=0.0), 0.0))
-    fit = logged[train_rows & ~np.isnan(v)]
-    mean = fit.mean() if len(fit) else 0.0
-    std = fit.std() if len(fit) and fit.std() > 0 else 1.0
-    out = (logged - mean) / std
-    out[np.isnan(v)] = 0.0
-    return out.astype(np.float32)
-
-
-def standardize(values, train_rows):
-    """(v - mean) / std with the training rows' statistics; missing (NaN) -> 0 (the mean)."""
-    v = np.asarray(values, np.float64)
-    fit = v[train_rows & ~np.isnan(v)]
-    mean = fit.mean() if len(fit) else 0.0
-    std = fit.std() if len(fit) and fit.std() > 0 else 1.0
-    return np.where(np.isnan(v), 0.0, (v - mean) / std).astype(np.float32)
-
-
 # ---------------------------------------------------------------- splits and sequences
 
 def time_split(times, test_fraction):
@@ -203,11 +182,6 @@ def time_split(times, test_fraction):
         test = np.zeros(n, bool)
         test[n - max(1, int(round(n * test_fraction))):] = True
     return test
-
-
-def sort_events(users, times):
-    """Indices ordering events by user, then time, then input order (stable)."""
-    return np.lexsort((np.arange(len(users)), times, users))
 
 
 def run_starts(keys):

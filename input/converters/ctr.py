@@ -17,6 +17,8 @@ lines, `parse()` turns a block into a `Chunk` of numpy columns and counts malfor
 import calendar
 import csv
 import dataclasses
+import functools
+import os
 
 import numpy as np
 
@@ -59,7 +61,7 @@ class CriteoSource(_Source):
     def __init__(self, raw_dir):
         self.path = common.find_file(raw_dir, ["train.txt", "criteo_sample.txt", "train.csv"],
                                      "criteo")
-        self.what = self.path.rsplit("/", 1)[-1]
+        self.what = os.path.basename(self.path)
         with common.open_text(self.path) as f:
             first = f.readline()
         self.header = first.startswith("label")
@@ -134,6 +136,7 @@ class CriteoSource(_Source):
                      categorical={name: cat[:, k] for k, name in enumerate(CRITEO_CAT)})
 
 
+@functools.lru_cache(maxsize=4096)  # a block of rows holds a few distinct hours
 def _hour_to_time(text):
     """YYMMDDHH -> unix seconds (UTC)."""
     if len(text) != 8 or not text.isdigit():
@@ -150,7 +153,7 @@ class AvazuSource(_Source):
     def __init__(self, raw_dir):
         self.path = common.find_file(raw_dir, ["train.csv", "train", "avazu_sample.txt"],
                                      "avazu")
-        self.what = self.path.rsplit("/", 1)[-1]
+        self.what = os.path.basename(self.path)
         with common.open_text(self.path) as f:
             header = [c.strip() for c in next(csv.reader(f), [])]
         missing = [c for c in ("click", "hour") if c not in header]

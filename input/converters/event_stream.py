@@ -6,7 +6,8 @@ Histories need each user's events in time order, so the events are partitioned b
 1. read: the reader's chunks of `Events` go to `num_buckets` temporary files by a hash of the
    raw user (under the output's temporary folder, removed at the end), while the histogram of
    times is counted. A log of at most `MAX_EVENTS_IN_MEMORY` events stays in memory as one
-   bucket (no files): then the output is exactly that of the former all-in-memory converter.
+   bucket (no files); more buckets change only the order of the rows and the sampled
+   negatives' draws.
 2. vocabularies: bucket by bucket, users and items are counted on the training period (events
    before the ranking split's cut time) and each user's / item's first row (its side features)
    is kept.
@@ -292,8 +293,8 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
             p["test_oov_users"] += int((groups["users"][fam.rows][fam.test] == 0).sum())
             p["test_oov_items"] += int((fam.cand[fam.test] == 0).sum())
             for k in dense_names:
-                values = ctx.item_dense[k][fam.cand[fam.train]]
-                p["moments"][k].append(stream.moments(values[~np.isnan(values)]))
+                values = stream._dense(ctx.item_dense[k][fam.cand[fam.train]], False)
+                p["moments"][k].append(stream.moments(values))
     for name, p in plan.items():
         if p["train"] == 0 or p["test"] == 0:
             raise ConversionError(f"{name}: the split left {p['train']} training and "
@@ -453,9 +454,7 @@ def _family_columns(name, g, fam, positions, ctx):
     for k, rows in ctx.item_multi.items():
         cols[k] = [rows[j] for j in cand.tolist()]
     for k, table in ctx.item_dense.items():
-        mean, std = ctx.dense_fit[name][k]
-        v = table[cand]
-        cols[k] = np.where(np.isnan(v), 0.0, (v - mean) / std).astype(np.float32)
+        cols[k] = stream._dense(table[cand], False, ctx.dense_fit[name][k])
     return cols
 
 

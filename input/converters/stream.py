@@ -42,7 +42,7 @@ from input.writer import append_rows, shard_paths
 BLOCK_BYTES = 8 << 20  # lines read (and parsed) at a time: ~35k Criteo rows, ~60 MB parsed
 
 
-def line_blocks(path, offset=0, first_line=1, block_bytes=None, encoding="utf-8"):
+def line_blocks(path, offset=0, first_line=1):
     """Yields (byte offset, number of the first line, lines as str) over a text file (gzip
     when it ends in .gz), read in blocks of whole lines; undecodable bytes are replaced.
     Blocks start at the same offsets every time the file is read from one of them."""
@@ -52,10 +52,10 @@ def line_blocks(path, offset=0, first_line=1, block_bytes=None, encoding="utf-8"
         number = first_line
         while True:
             offset = f.tell()
-            lines = f.readlines(block_bytes or BLOCK_BYTES)
+            lines = f.readlines(BLOCK_BYTES)
             if not lines:
                 return
-            yield offset, number, [line.decode(encoding, "replace") for line in lines]
+            yield offset, number, [line.decode("utf-8", "replace") for line in lines]
             number += len(lines)
 
 
@@ -238,7 +238,7 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
     counted on the training rows with `min_count`, or with `hash_buckets` > 0 are stored as
     strings and hashed by the reader; numeric columns become a dense value standardized with
     the training rows' statistics and a bucket id."""
-    what = os.path.basename(source.path)
+    what = source.what
     malformed = malformed or common.Malformed()
     # ---- pass 1: counts, split key histogram, per-block moments
     counts, key_counts, blocks = {}, ValueCounts(), []

@@ -11,7 +11,7 @@ import pytest
 
 import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 from input import converters
-from input.converters import common, event_stream
+from input.converters import common, event_stream, stream
 from input.reader import make_dataset
 from input.specs import Schema
 from tests.input import raw_fixtures as fx
@@ -456,9 +456,10 @@ def test_log_buckets_and_standardization():
     keys = common.log_buckets(np.array([np.nan, -1, 2, 3, 100]))
     # floor(log(3)^2) = floor(1.207) = 1; floor(log(100)^2) = floor(21.21) = 21
     assert keys.tolist() == ["", "v-1", "v2", "l1", "l21"]
-    values = common.log_standardize(np.array([np.nan, 0.0, np.e - 1, 5.0]),
-                                    np.array([True, True, True, False]))
+    raw = np.array([np.nan, 0.0, np.e - 1, 5.0])
+    fit = stream._dense(raw[np.array([True, True, True, False])], True)
     # Training values log1p: 0 and 1 -> mean 0.5, std 0.5; missing -> 0.
+    values = stream._dense(raw, True, (fit.mean(), fit.std()))
     np.testing.assert_allclose(values, [0.0, -1.0, 1.0, (np.log(6) - 0.5) / 0.5], rtol=1e-6)
 
 

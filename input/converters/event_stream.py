@@ -14,7 +14,7 @@ Histories need each user's events in time order, so the events are partitioned b
 3. plan: bucket by bucket, the examples are built (without their sequences) to count the
    training and test rows of each family and fit the dense statistics on the training rows.
 4. write: bucket by bucket again, the examples are built with their histories and written to
-   the shards in slices of `SLICE_ROWS`.
+   the shards in slices of `stream.SLICE_ROWS`.
 
 Each bucket's events are sorted by user, time and input order; every per-user computation
 (histories, sessions, leave-last-out, dropping (user, item) pairs shared by train and test) is
@@ -33,7 +33,6 @@ import time
 import zlib
 
 import numpy as np
-import tensorflow as tf
 
 from input.atomic import atomic_dir, atomic_write_text
 from input.converters import common, stream
@@ -41,11 +40,9 @@ from input.converters.common import (ConversionError, drop_shared_pairs, last_pe
                                      run_starts, session_ranks, session_starts, time_split,
                                      windows)
 from input.specs import FeatureSpec, Schema
-from input.writer import append_rows, shard_paths
 
 MAX_EVENTS_IN_MEMORY = 2_000_000  # more events are spilled to bucket files
 DEFAULT_BUCKETS = 64  # ~1.6M events a bucket for Taobao's 100M
-SLICE_ROWS = 20_000  # examples built (with their padded sequences) at a time
 
 
 def _columns(events, first_index):
@@ -310,8 +307,8 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
     for name in o.families:
         p = plan[name]
         shards = o.num_shards or common._num_shards(p["train"])
-        writers[name] = _FamilyWriter(os.path.join(tmp, name), schemas[name], p["train"],
-                                      p["test"], shards)
+        writers[name] = stream.ShardWriter(os.path.join(tmp, name), schemas[name],
+                                            p["train"], p["test"], shards)
         log(f"  writing {name}: {p['train']:,} train rows in {shards} shard(s), "
             f"{p['test']:,} test rows")
     deal_rng = np.random.default_rng([o.seed, len(buckets)])
@@ -326,7 +323,8 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
             for name, fam in families.items():
                 build = lambda rows, name=name, fam=fam: _family_columns(  # noqa: E731
                     name, groups, fam, rows, ctx)
-                writers[name].add(fam, build, rng if len(buckets) == 1 else deal_rng)
+                writers[name].add(fam.train, fam.test, build,
+                                  rng if len(buckets) == 1 else deal_rng)
             done += len(ev["user"])
             progress.tick(done)
     finally:
@@ -497,53 +495,3 @@ def _schemas(ctx, vocabs, user_names, item_names, extra_names, o):
                             + seq("hist_", o.hist_len)
                             + [FeatureSpec("timestamp", "label", dtype="int64")]),
     }
-
-
-class _FamilyWriter:
-    """Train and test shards of one family, filled bucket by bucket: training rows permuted
-    and dealt to the shards (exactly the former global permutation when there is one bucket),
-    test rows in order into contiguous shards."""
-
-    def __init__(self, folder, schema, num_train, num_test, shards):
-        os.makedirs(folder, exist_ok=True)
-        self.folder, self.schema = folder, schema
-        self.train_paths = shard_paths(folder, "train", shards)
-        self.test_paths = shard_paths(folder, "test", common._num_shards(num_test))
-        self.writers = [tf.io.TFRecordWriter(p) for p in self.train_paths + self.test_paths]
-        self.left = np.diff(np.linspace(0, num_train, shards + 1).astype(int))
-        self.test_bounds = np.linspace(0, num_test, len(self.test_paths) + 1).astype(int)
-        self.counts = np.zeros(len(self.writers), np.int64)
-        self.tests_done = 0
-
-    def add(self, fam, build, rng):
-        mine = np.flatnonzero(fam.train)
-        mine = mine[rng.permutation(len(mine))]
-        take = self.left.copy() if len(mine) == self.left.sum() else \
-            rng.multivariate_hypergeometric(self.left, len(mine))
-        self.left -= take
-        for k, (lo, hi) in enumerate(zip(np.cumsum(take) - take, np.cumsum(take))):
-            self._write(k, mine[lo:hi], build)
-        mine = np.flatnonzero(fam.test)
-        shards = len(self.train_paths)
-        for k in range(len(self.test_paths)):
-            lo = max(self.test_bounds[k] - self.tests_done, 0)
-            hi = min(self.test_bounds[k + 1] - self.tests_done, len(mine))
-            if hi > lo:
-                self._write(shards + k, mine[lo:hi], build)
-        self.tests_done += len(mine)
-
-    def _write(self, k, positions, build):
-        for lo in range(0, len(positions), SLICE_ROWS):
-            cols = build(positions[lo:lo + SLICE_ROWS])
-            self.counts[k] += append_rows(self.schema, cols, self.writers[k])
-
-    def close(self):
-        for w in self.writers:
-            w.close()
-
-    def finish(self, log, start):
-        name = os.path.basename(self.folder)
-        for path, count in zip(self.train_paths + self.test_paths, self.counts.tolist()):
-            log(f"    {name}/{os.path.basename(path)}: {count:,} rows "
-                f"({time.time() - start:.0f}s)")
-        self.schema.save(os.path.join(self.folder, "schema.yaml"))

@@ -40,6 +40,7 @@ from input.specs import FeatureSpec, Schema
 from input.writer import append_rows, shard_paths
 
 BLOCK_BYTES = 8 << 20  # lines read (and parsed) at a time: ~35k Criteo rows, ~60 MB parsed
+SLICE_ROWS = 20_000  # examples built (event logs: with padded sequences) and written at a time
 
 
 def line_blocks(path, offset=0, first_line=1):
@@ -320,7 +321,6 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
         raise common.ConversionError(f"ranking: the split left {num_train} training and "
                                      f"{num_test} test rows; the data is too small to split")
     shards = num_shards or common._num_shards(num_train)
-    test_shards = common._num_shards(num_test)
     log(f"  writing ranking: {num_train:,} train rows in {shards} shard(s), {num_test:,} test "
         "rows")
     rng = np.random.default_rng(seed)
@@ -328,15 +328,8 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
     oov = {name: [0, 0] for name in vocabs if not name.endswith("_bucket")}
     start = time.time()
     with atomic_dir(out_dir) as tmp:
-        folder = os.path.join(tmp, "ranking")
-        os.makedirs(folder, exist_ok=True)
-        train_paths = shard_paths(folder, "train", shards)
-        test_paths = shard_paths(folder, "test", test_shards)
-        left = np.diff(np.linspace(0, num_train, shards + 1).astype(int))
-        test_bounds = np.linspace(0, num_test, test_shards + 1).astype(int)
-        train_rows, test_rows = np.zeros(shards, np.int64), np.zeros(test_shards, np.int64)
-        allow_open_files(len(train_paths) + len(test_paths))
-        writers = [tf.io.TFRecordWriter(p) for p in train_paths + test_paths]
+        allow_open_files(shards + common._num_shards(num_test))
+        writer = ShardWriter(os.path.join(tmp, "ranking"), schema, num_train, num_test, shards)
         try:
             progress = common.Progress("writing ranking", log)
             written = 0
@@ -362,34 +355,12 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
                 label_sums["all"] += float(chunk.label.sum())
                 label_sums["train"] += float(chunk.label[~test].sum())
                 label_sums["test"] += float(chunk.label[test].sum())
-                # Training rows: permuted and dealt to the shards (see the module docstring).
-                mine = np.flatnonzero(~test)
-                mine = mine[rng.permutation(len(mine))]
-                take = left.copy() if len(mine) == left.sum() else \
-                    rng.multivariate_hypergeometric(left, len(mine))
-                left -= take
-                for k, (lo, hi) in enumerate(zip(np.cumsum(take) - take, np.cumsum(take))):
-                    if hi > lo:
-                        train_rows[k] += append_rows(schema, common._take(cols, mine[lo:hi]),
-                                                     writers[k])
-                # Test rows: in order, contiguous shards.
-                mine = np.flatnonzero(test)
-                done = int(test_rows.sum())
-                for k in range(test_shards):
-                    lo = max(test_bounds[k] - done, 0)
-                    hi = min(test_bounds[k + 1] - done, len(mine))
-                    if hi > lo:
-                        test_rows[k] += append_rows(schema, common._take(cols, mine[lo:hi]),
-                                                    writers[shards + k])
+                writer.add(~test, test, lambda positions: common._take(cols, positions), rng)
                 written += block["rows"]
                 progress.tick(written)
         finally:
-            for writer in writers:
-                writer.close()
-        for path, count in zip(train_paths + test_paths, list(train_rows) + list(test_rows)):
-            log(f"    ranking/{os.path.basename(path)}: {count:,} rows "
-                f"({time.time() - start:.0f}s)")
-        schema.save(os.path.join(folder, "schema.yaml"))
+            writer.close()
+        writer.finish(log, start)
         stats = {"dataset": dataset, "rows": int(num_rows),
                  "label_rate": _rate(label_sums["all"], num_rows),
                  "vocab_sizes": {k: v.size for k, v in vocabs.items()}}
@@ -406,6 +377,58 @@ def write_ctr_stream(source, out_dir, *, min_count=1, hash_buckets=0, test_fract
         common._write_vocabs(tmp, vocabs)
         atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
     return stats
+
+
+class ShardWriter:
+    """The train and test shards of one folder, filled part by part (a block of lines, a
+    bucket of users): each part's training rows permuted and dealt to the train shards (one
+    part: exactly a global permutation), test rows in order into contiguous test shards."""
+
+    def __init__(self, folder, schema, num_train, num_test, shards):
+        os.makedirs(folder, exist_ok=True)
+        self.folder, self.schema = folder, schema
+        self.train_paths = shard_paths(folder, "train", shards)
+        self.test_paths = shard_paths(folder, "test", common._num_shards(num_test))
+        self.writers = [tf.io.TFRecordWriter(p) for p in self.train_paths + self.test_paths]
+        self.left = np.diff(np.linspace(0, num_train, shards + 1).astype(int))
+        self.test_bounds = np.linspace(0, num_test, len(self.test_paths) + 1).astype(int)
+        self.counts = np.zeros(len(self.writers), np.int64)
+        self.tests_done = 0
+
+    def add(self, train, test, build, rng):
+        """Writes a part: `train`/`test` are its row masks, build(positions) -> the
+        columns of those rows."""
+        mine = np.flatnonzero(train)
+        mine = mine[rng.permutation(len(mine))]
+        take = self.left.copy() if len(mine) == self.left.sum() else \
+            rng.multivariate_hypergeometric(self.left, len(mine))
+        self.left -= take
+        for k, (lo, hi) in enumerate(zip(np.cumsum(take) - take, np.cumsum(take))):
+            self._write(k, mine[lo:hi], build)
+        mine = np.flatnonzero(test)
+        shards = len(self.train_paths)
+        for k in range(len(self.test_paths)):
+            lo = max(self.test_bounds[k] - self.tests_done, 0)
+            hi = min(self.test_bounds[k + 1] - self.tests_done, len(mine))
+            if hi > lo:
+                self._write(shards + k, mine[lo:hi], build)
+        self.tests_done += len(mine)
+
+    def _write(self, k, positions, build):
+        for lo in range(0, len(positions), SLICE_ROWS):
+            cols = build(positions[lo:lo + SLICE_ROWS])
+            self.counts[k] += append_rows(self.schema, cols, self.writers[k])
+
+    def close(self):
+        for w in self.writers:
+            w.close()
+
+    def finish(self, log, start):
+        name = os.path.basename(self.folder)
+        for path, count in zip(self.train_paths + self.test_paths, self.counts.tolist()):
+            log(f"    {name}/{os.path.basename(path)}: {count:,} rows "
+                f"({time.time() - start:.0f}s)")
+        self.schema.save(os.path.join(self.folder, "schema.yaml"))
 
 
 def allow_open_files(count):

@@ -11,7 +11,7 @@ import pytest
 
 import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 from input import converters
-from input.converters import common, event_stream, stream
+from input.converters import common, stream
 from input.reader import make_dataset
 from input.specs import Schema
 from tests.input import raw_fixtures as fx
@@ -409,7 +409,7 @@ def test_tfds_movielens_through_mock_data(tmp_path):
 def test_a_failed_conversion_leaves_nothing_behind(tmp_path, monkeypatch):
     fx.write_ml1m(str(tmp_path / "raw"), ML_ROWS)
     out = str(tmp_path / "out")
-    real = event_stream.append_rows
+    real = stream.append_rows  # the shard writer every converter writes through
     calls = []
 
     def dies_on_the_third_write(*args, **kwargs):
@@ -418,7 +418,7 @@ def test_a_failed_conversion_leaves_nothing_behind(tmp_path, monkeypatch):
             raise KeyboardInterrupt  # as a killed conversion
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(event_stream, "append_rows", dies_on_the_third_write)
+    monkeypatch.setattr(stream, "append_rows", dies_on_the_third_write)
     with pytest.raises(KeyboardInterrupt):
         converters.convert("movielens-1m", str(tmp_path / "raw"), out, **quiet)
     assert sorted(os.listdir(tmp_path)) == ["raw"]  # no out/, no temporary folder

@@ -1,4 +1,4 @@
-"""TransformerBlock: self-attention and a feed-forward net, each with residual and layer norm."""
+"""TransformerBlock: self-attention and a feed-forward net, each with residual (+ layer norm)."""
 import tensorflow as tf
 
 from layers.multi_head_attention import MultiHeadAttention
@@ -15,14 +15,18 @@ class TransformerBlock(tf.keras.layers.Layer):
     (with LeakyReLU in the FFN); DSIN (Feng et al., IJCAI 2019) runs one inside each session.
     Attention is layers/multi_head_attention.py with output projection back to d.
 
-    Args: num_heads, head_dim, ffn_dim (0: 4 * d), activation, dropout.
+    With layer_norm=False both LayerNorms are left out (residuals only), as DeepCTR's DSIN
+    (co-written by the DSIN authors) runs its session extractor: the block's output then keeps
+    the scale of its input embeddings instead of unit variance per position.
+
+    Args: num_heads, head_dim, ffn_dim (0: 4 * d), activation, dropout, layer_norm.
     Call(x [B, L, d], mask [B, L] bool or None, training) -> [B, L, d].
     Padded positions get no attention and output zeros; a fully padded row outputs zeros.
     Layer norm runs in float32.
     """
 
     def __init__(self, num_heads, head_dim, ffn_dim=0, activation="relu", dropout=0.0,
-                 **kwargs):
+                 layer_norm=True, **kwargs):
         super().__init__(**kwargs)
         if ffn_dim < 0:
             raise ValueError(f"ffn_dim must be >= 0, got {ffn_dim}")
@@ -31,10 +35,13 @@ class TransformerBlock(tf.keras.layers.Layer):
         self.ffn_dim = int(ffn_dim)
         self.activation = activation
         self.dropout = float(dropout)
+        self.layer_norm = bool(layer_norm)
         self.dropout_layer = tf.keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
-        self.attention_norm = tf.keras.layers.LayerNormalization(dtype="float32",
-                                                                 name="attention_norm")
-        self.ffn_norm = tf.keras.layers.LayerNormalization(dtype="float32", name="ffn_norm")
+        if self.layer_norm:
+            self.attention_norm = tf.keras.layers.LayerNormalization(dtype="float32",
+                                                                     name="attention_norm")
+            self.ffn_norm = tf.keras.layers.LayerNormalization(dtype="float32",
+                                                               name="ffn_norm")
 
     def build(self, input_shape):
         dim = int(input_shape[-1])
@@ -53,15 +60,20 @@ class TransformerBlock(tf.keras.layers.Layer):
         mask = tf.cast(mask, tf.bool)
         keep = tf.cast(mask, tf.float32)[..., None]
         attended = self.attention(x, query_mask=mask, training=training)
-        a = self.attention_norm(tf.cast(x, tf.float32) + tf.cast(
-            self.dropout_layer(attended, training=training), tf.float32)) * keep
-        a = tf.cast(a, self.compute_dtype)
+        a = tf.cast(x, tf.float32) + tf.cast(self.dropout_layer(attended, training=training),
+                                             tf.float32)
+        if self.layer_norm:
+            a = self.attention_norm(a)
+        a = tf.cast(a * keep, self.compute_dtype)
         ffn = self.dropout_layer(self.ffn_outer(self.ffn_inner(a)), training=training)
-        out = self.ffn_norm(tf.cast(a, tf.float32) + tf.cast(ffn, tf.float32)) * keep
-        return tf.cast(out, self.compute_dtype)
+        out = tf.cast(a, tf.float32) + tf.cast(ffn, tf.float32)
+        if self.layer_norm:
+            out = self.ffn_norm(out)
+        return tf.cast(out * keep, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
         config.update(num_heads=self.num_heads, head_dim=self.head_dim, ffn_dim=self.ffn_dim,
-                      activation=self.activation, dropout=self.dropout)
+                      activation=self.activation, dropout=self.dropout,
+                      layer_norm=self.layer_norm)
         return config

@@ -22,6 +22,7 @@ class DSINConfig(BehaviourConfig):
     session_len: int = 10
     num_heads: int = 2
     lstm_units: int = 0  # per direction; 0: half the item width
+    layer_norm: bool = False  # in the session extractor (see DSIN's docstring)
 
     def __post_init__(self):
         super().__post_init__()
@@ -42,7 +43,13 @@ class DSIN(BehaviourModel):
       most recent sessions of up to `session_len` events (layers/session_split.py). The paper
       cuts at 30 idle minutes, which is how the synthetic world's session ids are made.
     - Session interest extractor: bias encoding (eq. 2), one transformer block shared by all
-      sessions, mean pooling over each session's events: I_k.
+      sessions, mean pooling over each session's events: I_k. The block has residuals but
+      no layer norm, as in DeepCTR's DSIN (written by one of the paper's authors); the paper
+      takes the Transformer's block, which layer-normalizes after each residual. Normalized, I_k has unit variance per
+      dimension, far above the field embeddings beside it in the MLP's input, and one epoch
+      on the 300,000-example synthetic world does not recover: AUC 0.7869 / 0.7803 / 0.7841
+      (world seed 0 / 1 / 1 with another training seed) with it, 0.7904 / 0.7876 / 0.7888
+      without (`model.layer_norm: true` restores it).
     - Session interest interacting: a Bi-LSTM over the sessions gives H_k. Sessions run most
       recent first (padding sessions last); the paper runs them oldest first, the same for a
       bidirectional LSTM up to which end the padding sits.
@@ -64,7 +71,8 @@ class DSIN(BehaviourModel):
         d = self.item_dim
         self.split = SessionSplit(cfg.max_sessions, cfg.session_len)
         self.bias_encoding = BiasEncoding()
-        self.extractor = TransformerBlock(cfg.num_heads, d // cfg.num_heads, name="extractor")
+        self.extractor = TransformerBlock(cfg.num_heads, d // cfg.num_heads,
+                                          layer_norm=cfg.layer_norm, name="extractor")
         self.pooling = SequencePooling("mean")
         self.interacting = tf.keras.layers.Bidirectional(
             tf.keras.layers.LSTM(cfg.lstm_units or d // 2, return_sequences=True),

@@ -23,8 +23,26 @@ class TransformerBlockTest(tf.test.TestCase):
         out = (a - a.mean()) / np.sqrt(a.var() + eps)
         self.assertAllClose(layer(x), [[out]], atol=1e-5)
 
+    def test_golden_value_without_layer_norm(self):
+        # The same block with residuals only: a = 2x, and a zero FFN (its bias is zero too)
+        # leaves out = a.
+        layer = TransformerBlock(num_heads=1, head_dim=2, layer_norm=False)
+        x = tf.constant([[[1.0, 3.0]]])
+        layer(x)
+        attention = layer.attention
+        for dense in (attention.query_dense, attention.key_dense, attention.value_dense,
+                      attention.output_dense):
+            dense.kernel.assign(tf.eye(2))
+        layer.ffn_outer.kernel.assign(tf.zeros([8, 2]))
+        self.assertAllClose(layer(x), [[[2.0, 6.0]]], atol=1e-6)
+        self.assertFalse([w for w in layer.weights if "norm" in w.name])
+
     def test_padding_never_matters_and_empty_rows_are_zero(self):
-        layer = TransformerBlock(num_heads=2, head_dim=3, ffn_dim=8)
+        for layer_norm in (True, False):
+            self._check_padding(TransformerBlock(num_heads=2, head_dim=3, ffn_dim=8,
+                                                 layer_norm=layer_norm))
+
+    def _check_padding(self, layer):
         x = np.random.default_rng(0).normal(size=(3, 5, 6)).astype(np.float32)
         mask = np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [0] * 5], bool)
         clean = layer(x, mask)
@@ -37,7 +55,8 @@ class TransformerBlockTest(tf.test.TestCase):
     def test_config_round_trip(self):
         contract.assert_config_round_trip(self, TransformerBlock(2, 4, ffn_dim=16,
                                                                  activation="leaky_relu",
-                                                                 dropout=0.1))
+                                                                 dropout=0.1,
+                                                                 layer_norm=False))
 
     def test_mixed_bfloat16(self):
         mask = tf.constant([[True, True, False]])

@@ -14,8 +14,9 @@ class FusedAdam(tf.keras.optimizers.Adam):
 
     Keras first merges the duplicate rows of each IndexedSlices gradient (a tf.unique and a
     segment sum over every looked-up row); the dense conversion in update_step sums duplicates
-    anyway, so FusedAdam skips that merge: one pass over the rows instead of three, the same
-    sums up to float rounding (order of addition).
+    anyway, so FusedAdam skips that merge: one segment sum over the looked-up rows instead of a
+    unique, a segment sum and a second one over the merged rows; the same sums up to float
+    rounding (order of addition).
     """
 
     def __init__(self, *args, **kwargs):

@@ -12,6 +12,9 @@ import tensorflow as tf
 from layers.masking import masked_softmax
 
 ONE_HOT_MAX_ROWS = 64  # up to this many rows, a one-hot matmul adds the gradient rows fastest
+# Above this many rows gather() is tf.gather: a dense gradient would cost a pass over the
+# whole table per step (optimizers other than the garden's Adam update IndexedSlices sparsely).
+DENSE_GRADIENT_MAX_ROWS = 1 << 16
 
 
 def _scatter_rows(values, ids, num_rows):
@@ -25,7 +28,10 @@ def _scatter_rows(values, ids, num_rows):
 
 def gather(table, ids):
     """table [V, dim] rows at ids (any shape) -> [*ids.shape, dim], like tf.gather, with a
-    dense [V, dim] gradient for the table (summed by _scatter_rows)."""
+    dense [V, dim] gradient for the table (summed by _scatter_rows) when V is at most
+    DENSE_GRADIENT_MAX_ROWS."""
+    if table.shape[0] > DENSE_GRADIENT_MAX_ROWS:
+        return tf.gather(table, ids)
     table = tf.convert_to_tensor(table)
     ids = tf.cast(ids, tf.int32)
 
@@ -42,13 +48,15 @@ def pooled_lookup(table, ids, mask, mode="mean"):
     """The masked mean (or sum) of the rows of `table` that `ids` [B, L] names at the valid
     positions of `mask` [B, L] -> [B, dim]: SequencePooling over tf.gather(table, ids), in one
     sparse-segment kernel over the valid positions only. The [B, L, dim] embeddings are never
-    made and the table's gradient is one dense scatter of the valid rows. Empty rows: zeros."""
+    made and the table's gradient is one dense scatter of the valid rows (an IndexedSlices of
+    them above DENSE_GRADIENT_MAX_ROWS rows). Empty rows: zeros."""
     if mode not in ("mean", "sum"):
         raise ValueError(f"pooled_lookup: mode must be 'mean' or 'sum', got {mode!r}")
     positions = tf.where(mask)  # row-major, so the segment ids (rows) come sorted
     rows = tf.gather_nd(tf.cast(ids, tf.int64), positions)
     reduce = tf.sparse.segment_mean if mode == "mean" else tf.sparse.segment_sum
-    return reduce(table, rows, positions[:, 0], num_segments=tf.shape(ids, tf.int64)[0])
+    return reduce(table, rows, positions[:, 0], num_segments=tf.shape(ids, tf.int64)[0],
+                  sparse_gradient=table.shape[0] > DENSE_GRADIENT_MAX_ROWS)
 
 
 def table_attention(query, table, ids, mask):

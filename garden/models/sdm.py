@@ -57,6 +57,11 @@ class SDM(RetrievalModel):
       separately; the results are concatenated and fused by a dense tanh layer into p.
     - Gated fusion: g = sigmoid(W1 e_u + W2 s + W3 p + b), o = (1 - g) p + g s.
     Empty sessions or histories contribute zeros (masked attention), never NaN.
+
+    Speed (same values and gradients up to float rounding): the long-term attention over a
+    table of up to TABLE_ATTENTION_MAX_ROWS rows runs on the table's side
+    (table_lookup.table_attention), and the session's embeddings come from
+    table_lookup.gather, whose table gradients are dense.
     """
 
     def __init__(self, schema, task, cfg):

@@ -34,6 +34,18 @@ class GatherTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllClose(ours_grad[0], ref_grad[0], atol=1e-5)
 
 
+    def test_large_tables_keep_a_sparse_gradient(self):
+        rows = table_lookup.DENSE_GRADIENT_MAX_ROWS + 1
+        table = tf.Variable(tf.zeros([rows, 2]))
+        ids = tf.constant([[1, rows - 1]])
+        mask = tf.constant([[True, True]])
+        for fn in (lambda: table_lookup.gather(table, ids),
+                   lambda: table_lookup.pooled_lookup(table, ids, mask)):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(fn())
+            self.assertIsInstance(tape.gradient(loss, table), tf.IndexedSlices)
+
+
 class PooledLookupTest(tf.test.TestCase, parameterized.TestCase):
 
     def test_golden_values(self):

@@ -11,12 +11,21 @@ class FusedAdam(tf.keras.optimizers.Adam):
     ten separate passes over each table (decay, scatter, sqrt, divide, ...); the fused kernel
     reads and writes m, v and the variable once, which makes wide-table models several times
     faster to train. AMSGrad is not supported.
+
+    Keras first merges the duplicate rows of each IndexedSlices gradient (a tf.unique and a
+    segment sum over every looked-up row); the dense conversion in update_step sums duplicates
+    anyway, so FusedAdam skips that merge: one segment sum over the looked-up rows instead of a
+    unique, a segment sum and a second one over the merged rows; the same sums up to float
+    rounding (order of addition).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.amsgrad:
             raise ValueError("FusedAdam does not implement amsgrad")
+
+    def _deduplicate_sparse_grad(self, grads):
+        return grads  # update_step's dense conversion adds up duplicate rows
 
     def update_step(self, gradient, variable):
         if isinstance(gradient, tf.IndexedSlices):

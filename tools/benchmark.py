@@ -111,9 +111,13 @@ class StepTimer(tf.keras.callbacks.Callback):
         self.steps = batch + 1
         if self.start is None and self.steps >= self.warmup:
             self.start, self.start_step = time.perf_counter(), self.steps
+            self.cpu_start = time.process_time()
 
     def on_train_end(self, logs=None):
         self.seconds = time.perf_counter() - self.start
+        # CPU time of the whole process (training and input threads): on a machine shared
+        # with other jobs it moves much less with their load than wall time does.
+        self.cpu_seconds = time.process_time() - self.cpu_start
         self.timed_steps = self.steps - self.start_step
 
 
@@ -234,7 +238,8 @@ def measure(args, folder, schema, build, adapt, scores, features):
     steps -= steps % per_call  # whole tf.function calls only
     timer = StepTimer(args.warmup)
     model.fit(train, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
-    result = {"examples_per_second": timer.timed_steps * args.batch_size / timer.seconds}
+    result = {"examples_per_second": timer.timed_steps * args.batch_size / timer.seconds,
+              "examples_per_cpu_second": timer.timed_steps * args.batch_size / timer.cpu_seconds}
     if args.epochs:
         model, _ = build()
         epoch = -(-count_records(os.path.join(folder, "train-*")) // args.batch_size)
@@ -483,6 +488,7 @@ def main():
             extra = [] if repeat == 0 else ["--epochs=0"]
             result = run_in_subprocess(framework, argv + extra)
             speed[framework].append(result["examples_per_second"])
+            extra_info.setdefault(f"{framework}_cpu", []).append(result["examples_per_cpu_second"])
             if framework == "garden":
                 for key in ("input_examples_per_second", "input_setup_seconds",
                             "dense_flops_per_example",
@@ -513,6 +519,9 @@ def main():
     if args.vs:
         ratio = garden_rate / statistics.median(speed[args.vs])
         print(f"ratio garden/{args.vs}: {ratio:.2f}")
+        cpu = [statistics.median(extra_info[f"{f}_cpu"]) for f in ("garden", args.vs)]
+        print(f"per CPU second: garden {cpu[0]:,.0f}, {args.vs} {cpu[1]:,.0f} examples; "
+              f"ratio {cpu[0] / cpu[1]:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,12 @@ from layers.gated_fusion import GatedFusion
 from layers.multi_head_attention import MultiHeadAttention
 from layers.query_attention import QueryAttention
 from layers.sampled_softmax import SampledSoftmax
+from layers import table_lookup
+
+
+# Long-term attention over a table of at most this many rows is computed on the table's side
+# (table_lookup.table_attention: cheaper than gathering [B, L, d] keys for small tables).
+TABLE_ATTENTION_MAX_ROWS = 2048
 
 
 @dataclasses.dataclass
@@ -51,6 +57,11 @@ class SDM(RetrievalModel):
       separately; the results are concatenated and fused by a dense tanh layer into p.
     - Gated fusion: g = sigmoid(W1 e_u + W2 s + W3 p + b), o = (1 - g) p + g s.
     Empty sessions or histories contribute zeros (masked attention), never NaN.
+
+    Speed (same values and gradients up to float rounding): the long-term attention over a
+    table of up to TABLE_ATTENTION_MAX_ROWS rows runs on the table's side
+    (table_lookup.table_attention), and the session's embeddings come from
+    table_lookup.gather, whose table gradients are dense.
     """
 
     def __init__(self, schema, task, cfg):
@@ -76,8 +87,13 @@ class SDM(RetrievalModel):
     def prepare(self, train_pattern):
         heads.prepare_unigram(self.head, self.schema, train_pattern, self.target)
 
+    def _table(self, feature):
+        return self.embedding.embeddings[self.schema[feature].table]
+
     def call(self, features, training=False):
-        emb = self.embedding(features)
+        # Sequences are looked up here, not by self.embedding (it holds their tables), with
+        # the same values and cheaper gradients: see layers/table_lookup.py.
+        emb = self.embedding({u: features[u] for u in self.id_users})
         user_parts = [emb[u] for u in self.id_users]
         dense = F.dense_input(features, self.user_dense_features)
         if dense is not None:
@@ -85,13 +101,22 @@ class SDM(RetrievalModel):
         e_u = self.user_projection(tf.concat(user_parts, axis=-1))
 
         short_mask = F.sequence_mask(features, self.short[0])
-        items = tf.concat([emb[s] for s in self.short], axis=-1)
+        items = tf.concat([table_lookup.gather(self._table(s), features[s]) for s in self.short],
+                          axis=-1)
+        items = tf.cast(items, self.compute_dtype)
         hidden = self.lstm(items, mask=short_mask, training=training)
         hidden = self.self_attention(hidden, query_mask=short_mask, training=training)
         short = self.user_attention(e_u, hidden, short_mask)
 
         long_mask = F.sequence_mask(features, self.long[0])
-        pooled = [self.user_attention(e_u, emb[s], long_mask) for s in self.long]
+        pooled = []
+        for s in self.long:  # user attention over each side-information sequence
+            table = self._table(s)
+            if table.shape[0] <= TABLE_ATTENTION_MAX_ROWS:
+                pooled.append(table_lookup.table_attention(e_u, table, features[s], long_mask))
+            else:
+                keys = tf.cast(table_lookup.gather(table, features[s]), self.compute_dtype)
+                pooled.append(self.user_attention(e_u, keys, long_mask))
         long = self.long_fusion(tf.concat(pooled, axis=-1))
         return self.gate([e_u, short, long])
 

@@ -2,6 +2,7 @@
 
     python tools/benchmark.py --model=deepfm [--data=criteo] [--vs=deepctr]
         [--batch_size=1024] [--steps=300] [--repeats=3] [--epochs=1]
+        [--mixed_precision=bfloat16]  # the garden side only; peers stay float32
 
 Data: `criteo` is a Criteo-shaped synthetic set (13 dense + 26 sparse fields, Criteo-like
 cardinalities, labels from a known logistic model with crosses) written once as TFRecords;
@@ -32,7 +33,7 @@ import numpy as np
 import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
-from garden import config, data, optimizers, registry  # noqa: E402
+from garden import config, data, distribute, optimizers, registry  # noqa: E402
 from garden import metrics as metrics_lib  # noqa: E402
 from input.reader import count_records, fits_in_memory, make_dataset  # noqa: E402
 from input.specs import FeatureSpec, Schema  # noqa: E402
@@ -141,6 +142,9 @@ def garden_model(model_name, schema):
 
 def run_garden(args, folder):
     schema = Schema.load(folder)
+    # --mixed_precision=bfloat16: the garden's mixed_bfloat16 (tables and optimizer state stay
+    # float32), as garden.train sets it; peers always run float32.
+    distribute.set_precision(args.mixed_precision)
 
     def build():
         cfg, model = garden_model(args.model, schema)
@@ -472,6 +476,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1, help="0: throughput only")
+    parser.add_argument("--mixed_precision", default="float32", choices=["float32", "bfloat16"],
+                        help="the garden side's precision (peers stay float32)")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = data_dir(args.data, args.num_examples)
@@ -500,6 +506,9 @@ def main():
     print(f"{args.model} on {args.data} ({folder}), batch {args.batch_size}, {args.steps} timed "
           f"steps after {args.warmup}, {os.cpu_count()} CPUs")
     metric = f"HR@{HR_AT}" if args.data == "retrieval" else "AUC"
+    if args.mixed_precision != "float32":
+        print(f"garden in mixed_{args.mixed_precision} (a different setting from the float32 "
+              f"peer: its numbers are not a float32 comparison)")
     for framework in frameworks:
         value = quality[framework]
         print(f"{framework:<9} {statistics.median(speed[framework]):>10,.0f} examples/s"

@@ -40,6 +40,18 @@ class MultiHeadAttentionTest(tf.test.TestCase):
         self.assertTrue(np.all(np.isfinite(out.numpy())))
         self.assertAllEqual(out[0], np.zeros((3, 2)))
 
+    def test_no_mask_equals_all_true_mask(self):
+        # Without masks the layer takes a plain softmax; it must agree with the masked path.
+        layer = MultiHeadAttention(num_heads=2, head_dim=3, output_dim=4)
+        x = tf.random.normal([2, 5, 4], seed=3)
+        self.assertAllClose(layer(x), layer(x, value_mask=tf.ones([2, 5], tf.bool)),
+                            atol=1e-6)
+
+    def test_mixed_bfloat16_without_mask(self):
+        out = contract.run_mixed_bfloat16(self, lambda: MultiHeadAttention(2, 4),
+                                          tf.random.normal([2, 3, 8]))
+        self.assertEqual(out.shape, (2, 3, 8))
+
     def test_rejects_zero_heads(self):
         with self.assertRaisesRegex(ValueError, "num_heads"):
             MultiHeadAttention(num_heads=0, head_dim=2)

@@ -118,10 +118,11 @@ class StepTimer(tf.keras.callbacks.Callback):
 
 
 # Where the garden's experiment differs from the DeepCTR model deepctr_model builds, the
-# garden is set to DeepCTR's choice: 2 cross layers (deepctr_model's cross_num); AutoInt with
-# DeepCTR's first-order term and its attention width (att_embedding_size 8).
+# garden is set to DeepCTR's choice: DCN and AutoInt with DeepCTR's first-order term, DCN with
+# 2 cross layers (deepctr_model's cross_num), AutoInt with DeepCTR's attention width
+# (att_embedding_size 8).
 MATCH_DEEPCTR = {
-    "dcn": {"model.cross_layers": 2},
+    "dcn": {"model.cross_layers": 2, "model.use_linear": True},
     "autoint": {"model.use_linear": True, "model.head_dim": 8},
 }
 

@@ -18,6 +18,7 @@ VARIANTS = [
     ("pnn", "model.product=both,model.hidden_units=[16]"),
     ("wdl", "model.wide_crosses=[age:price_bucket, gender:cat_id],model.hidden_units=[16]"),
     ("ffm", "model.use_sequences=true"),
+    ("dcn", "model.use_linear=true,model.cross_layers=2,model.hidden_units=[16]"),
 ]
 
 

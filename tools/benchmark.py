@@ -15,12 +15,14 @@ after `--epochs` full epochs on the train split from a fresh model, the AUC (or 
 test split, same data, features, embedding size, hidden units, batch size and optimizer
 (Adam, learning rate 1e-3) for both: Keras Adam for the peer, the garden's fused-kernel
 implementation of the same update for the garden (tests/garden/optimizers_test.py checks they
-match). The garden's model is set where its experiment differs from DeepCTR's model
-(embeddings start with DeepCTR's spread, 1e-4, not the garden's default 0.05; MATCH_DEEPCTR:
-DCN's cross layers and first-order term, AutoInt's first-order term and attention width). One quality run by default; `--quality_runs=N` trains N fresh models per
-framework (run i: model seed and shuffle seed i, for both) and prints mean +- sd, as one-epoch
-AUC moves by a few thousandths between seeds. Peers are optional and installed without their
-dependencies, as their pins predate TF 2.21: `pip install --no-deps deepctr==0.9.4 deepmatch==0.3.2 && pip install h5py requests`.
+match). The garden's model is set where its experiment differs from DeepCTR's model:
+embeddings start with DeepCTR's spread (sd 1e-4, not the garden's default 0.05), and
+MATCH_DEEPCTR gives DCN DeepCTR's cross layers and first-order term, AutoInt its first-order
+term and attention width. One quality run by default; `--quality_runs=N` trains N fresh
+models per framework (run i: model seed and shuffle seed i, for both) and prints mean +- sd,
+as one-epoch AUC moves by a few thousandths between seeds. Peers are optional and installed
+without their dependencies, as their pins predate TF 2.21:
+`pip install --no-deps deepctr==0.9.4 deepmatch==0.3.2 && pip install h5py requests`.
 """
 import argparse
 import dataclasses

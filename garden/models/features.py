@@ -31,14 +31,15 @@ def fields(schema, names):
             [n for n in names if schema[n].kind == "dense"])
 
 
-def embedding(schema, names, dim, l2=0.0, name="embedding"):
+def embedding(schema, names, dim, l2=0.0, name="embedding", initializer="uniform"):
     """A FeatureEmbedding over the tables of `names`, every table `dim` wide (dim 0: the
-    schema's embedding_dim per table)."""
+    schema's embedding_dim per table), initialized by `initializer` (a Keras initializer)."""
     tables = {}
     for n in names:
         table = schema[n].table
         tables[table] = [schema.vocab_size(n), dim or schema.embedding_dim(n)]
-    return FeatureEmbedding(tables, {n: schema[n].table for n in names}, l2=l2, name=name)
+    return FeatureEmbedding(tables, {n: schema[n].table for n in names}, l2=l2, name=name,
+                            embeddings_initializer=initializer)
 
 
 def dense_input(features, names):

@@ -18,6 +18,8 @@ from layers.sequence_pooling import SequencePooling
 class FieldConfig:
     embedding_dim: int = 16
     l2_embedding: float = 1e-6  # on the rows a batch looks up
+    # Embeddings start uniform in [-scale, scale] (0.05: Keras's "uniform").
+    embedding_init_scale: float = 0.05
     features: List[str] = dataclasses.field(default_factory=list)  # empty: every sparse/dense
     use_sequences: bool = False  # mean-pool each behaviour sequence into one more field
 
@@ -25,6 +27,7 @@ class FieldConfig:
         check_positive(self, "model", "embedding_dim")
         if self.l2_embedding < 0:
             raise ConfigError(f"model.l2_embedding must be >= 0, got {self.l2_embedding}")
+        check_positive(self, "model", "embedding_init_scale")
 
 
 @dataclasses.dataclass
@@ -69,8 +72,10 @@ class FieldModel(RankingModel):
         ids, dense, sequences = field_features(schema, cfg)
         super().__init__(ids + dense + sequences, task.label, weight_feature(schema))
         self.ids, self.dense, self.sequences = ids, dense, sequences
-        self.embedding = F.embedding(schema, ids + sequences, field_dim or cfg.embedding_dim,
-                                     cfg.l2_embedding)
+        scale = cfg.embedding_init_scale
+        self.embedding = F.embedding(
+            schema, ids + sequences, field_dim or cfg.embedding_dim, cfg.l2_embedding,
+            initializer=tf.keras.initializers.RandomUniform(-scale, scale))
         self.pooling = SequencePooling("mean")
 
     @property

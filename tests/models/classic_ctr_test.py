@@ -18,6 +18,7 @@ VARIANTS = [
     ("pnn", "model.product=both,model.hidden_units=[16]"),
     ("wdl", "model.wide_crosses=[age:price_bucket, gender:cat_id],model.hidden_units=[16]"),
     ("ffm", "model.use_sequences=true"),
+    ("dcn", "model.use_linear=true,model.cross_layers=2,model.hidden_units=[16]"),
 ]
 
 
@@ -43,6 +44,7 @@ def test_variant_trains_exports_and_reloads(name, override, tiny_world, tmp_path
     ("fm", "model.embedding_dim=0", "model.embedding_dim must be > 0"),
     ("deepfm", "model.hidden_units=[]", "at least one layer"),
     ("ffm", "model.l2_embedding=-1", "model.l2_embedding must be >= 0"),
+    ("deepfm", "model.embedding_init_scale=0", "model.embedding_init_scale must be > 0"),
 ])
 def test_bad_config_names_the_key(name, override, message):
     with pytest.raises(ConfigError, match=message):
@@ -76,3 +78,15 @@ def test_ffm_row_holds_one_embedding_per_field(tiny_world):
 def test_field_models_need_a_sparse_feature(tiny_world):
     with pytest.raises(ConfigError, match="needs at least one sparse feature"):
         _build("fm", "model.features=[price]", tiny_world)
+
+
+@pytest.mark.parametrize("scale", [1e-4, 0.05])
+def test_embedding_init_scale_bounds_the_initial_tables(scale, tiny_world):
+    model, schema = _build("deepfm", f"model.embedding_init_scale={scale}", tiny_world)
+    model.embedding.build(None)
+    values = np.concatenate([t.numpy().ravel() for t in model.embedding.embeddings.values()])
+    # Uniform in [-scale, scale]: inside the bound, and spread over it (tens of thousands of
+    # draws put the largest within a hair of the bound and the spread near scale / sqrt(3)).
+    assert np.abs(values).max() <= scale
+    assert np.abs(values).max() > 0.99 * scale
+    assert abs(values.std() - scale / np.sqrt(3)) < 0.05 * scale

@@ -7,34 +7,32 @@ from tests.layers import contract
 
 class TransformerBlockTest(tf.test.TestCase):
 
-    def test_golden_value_single_position(self):
-        # One position attends only to itself: with identity projections the attention output
-        # is x, so a = LayerNorm(2x); a zero FFN leaves out = LayerNorm(a).
-        layer = TransformerBlock(num_heads=1, head_dim=2)
-        x = tf.constant([[[1.0, 3.0]]])
-        layer(x)
+    X = tf.constant([[[1.0, 3.0]]])
+
+    def _identity_block(self, layer_norm):
+        """One position attends only to itself: with identity projections the attention output
+        is x, and a zero FFN (its bias is zero too) adds nothing."""
+        layer = TransformerBlock(num_heads=1, head_dim=2, layer_norm=layer_norm)
+        layer(self.X)
         attention = layer.attention
         for dense in (attention.query_dense, attention.key_dense, attention.value_dense,
                       attention.output_dense):
             dense.kernel.assign(tf.eye(2))
         layer.ffn_outer.kernel.assign(tf.zeros([8, 2]))
+        return layer
+
+    def test_golden_value_single_position(self):
+        # a = LayerNorm(2x), out = LayerNorm(a).
+        layer = self._identity_block(layer_norm=True)
         eps = layer.attention_norm.epsilon
         a = np.array([-2.0, 2.0]) / np.sqrt(4.0 + eps)  # 2x = [2, 6]: mean 4, variance 4
         out = (a - a.mean()) / np.sqrt(a.var() + eps)
-        self.assertAllClose(layer(x), [[out]], atol=1e-5)
+        self.assertAllClose(layer(self.X), [[out]], atol=1e-5)
 
     def test_golden_value_without_layer_norm(self):
-        # The same block with residuals only: a = 2x, and a zero FFN (its bias is zero too)
-        # leaves out = a.
-        layer = TransformerBlock(num_heads=1, head_dim=2, layer_norm=False)
-        x = tf.constant([[[1.0, 3.0]]])
-        layer(x)
-        attention = layer.attention
-        for dense in (attention.query_dense, attention.key_dense, attention.value_dense,
-                      attention.output_dense):
-            dense.kernel.assign(tf.eye(2))
-        layer.ffn_outer.kernel.assign(tf.zeros([8, 2]))
-        self.assertAllClose(layer(x), [[[2.0, 6.0]]], atol=1e-6)
+        # Residuals only: a = 2x, out = a.
+        layer = self._identity_block(layer_norm=False)
+        self.assertAllClose(layer(self.X), [[[2.0, 6.0]]], atol=1e-6)
         self.assertFalse([w for w in layer.weights if "norm" in w.name])
 
     def test_padding_never_matters_and_empty_rows_are_zero(self):

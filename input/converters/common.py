@@ -133,20 +133,24 @@ def encode(raw, min_count=1, missing=("",)):
     Ids are frequency ranks (1 = most frequent; ties by value); values seen fewer than
     `min_count` times and `missing` values become 0.
     """
-    raw = np.asarray(raw)
-    uniq, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
+    uniq, inverse, counts = np.unique(np.asarray(raw), return_inverse=True, return_counts=True)
+    ids, vocab = rank(uniq, counts, min_count, missing)
+    return ids[inverse.reshape(-1)], vocab
+
+
+def rank(uniq, counts, min_count=1, missing=("",)):
+    """(ids [U] int64, Vocab) for sorted distinct values `uniq` seen `counts` times: ids are
+    frequency ranks (1 = most frequent; ties by value); values seen fewer than `min_count`
+    times and `missing` values get 0."""
     keep = counts >= max(min_count, 1)
-    if missing and uniq.dtype.kind == "U":
-        keep &= ~np.isin(uniq, np.asarray(missing, dtype=uniq.dtype))
-    elif missing and uniq.dtype.kind == "S":
-        keep &= ~np.isin(uniq, np.asarray([m.encode() for m in missing], dtype=uniq.dtype))
+    if missing and uniq.dtype.kind in "US":
+        marks = [m.encode() for m in missing] if uniq.dtype.kind == "S" else list(missing)
+        keep &= ~np.isin(uniq, np.asarray(marks, dtype=uniq.dtype))
     order = np.lexsort((np.arange(len(uniq)), -counts))  # by count, then value
     order = order[keep[order]]
     ids = np.zeros(len(uniq), np.int64)
     ids[order] = np.arange(1, len(order) + 1)
-    values = [""] + [_plain(v) for v in uniq[order]]
-    return ids[inverse], Vocab(values, min_count)
+    return ids, Vocab([""] + [_plain(v) for v in uniq[order]], min_count)
 
 
 def _plain(value):

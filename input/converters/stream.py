@@ -111,17 +111,8 @@ class ValueCounts:
         self._merge()
         if self.values is None:
             return common.Vocab([""], min_count), Lookup(np.zeros(0, "S1"), np.zeros(0, int))
-        uniq, counts = self.values, self.counts
-        keep = counts >= max(min_count, 1)
-        if missing and uniq.dtype.kind in "US":
-            marks = [m.encode() for m in missing] if uniq.dtype.kind == "S" else list(missing)
-            keep &= ~np.isin(uniq, np.asarray(marks, dtype=uniq.dtype))
-        order = np.lexsort((np.arange(len(uniq)), -counts))
-        order = order[keep[order]]
-        ids = np.zeros(len(uniq), np.int64)
-        ids[order] = np.arange(1, len(order) + 1)
-        return (common.Vocab([""] + [common._plain(v) for v in uniq[order]], min_count),
-                Lookup(uniq, ids))
+        ids, vocab = common.rank(self.values, self.counts, min_count, missing)
+        return vocab, Lookup(self.values, ids)
 
     @property
     def nbytes(self):

@@ -12,6 +12,7 @@ export/<model>/<version>/.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -218,7 +219,8 @@ def train(cfg, model_dir, log=print, strategy=None):
             message = e.message[e.message.index("feature"):].split("]")[0]
             raise SchemaError(message.replace("\\'", "'")) from None
     train_seconds = time.time() - start
-    if not chief:
+    if not chief:  # its scratch copy is never read again (a restarted worker gets a new one)
+        shutil.rmtree(out_dir, ignore_errors=True)
         return None
 
     # Evaluate and export a plain single-device copy restored from the last checkpoint: the

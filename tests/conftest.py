@@ -1,13 +1,25 @@
 """Shared fixtures: a small synthetic world written once per test session."""
 import os
+import shutil
 import tempfile
 
 import pytest
 
 import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 
+# Scratch folders this session made (xdist workers inherit them through the environment and
+# make none); the controller removes them at the end.
+_SCRATCH = []
+
+
+def _scratch_folder(variable, prefix):
+    if variable not in os.environ:
+        os.environ[variable] = tempfile.mkdtemp(prefix=prefix)
+        _SCRATCH.append(os.environ[variable])
+
+
 # Tests never touch the user's cache.
-os.environ.setdefault("GARDEN_CACHE", tempfile.mkdtemp(prefix="garden-test-cache-"))
+_scratch_folder("GARDEN_CACHE", "garden-test-cache-")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,7 +51,7 @@ def tiny_world(tmp_path_factory):
 
 # Fault-injection tests (tests/faults) tally what they inflicted here; every xdist worker
 # inherits the folder, and the controller prints the totals at the end of the run.
-os.environ.setdefault("GARDEN_FAULT_TALLY", tempfile.mkdtemp(prefix="garden-fault-tally-"))
+_scratch_folder("GARDEN_FAULT_TALLY", "garden-fault-tally-")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -55,3 +67,8 @@ def pytest_terminal_summary(terminalreporter):
     if totals:
         terminalreporter.write_line(
             "fault injection: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+
+
+def pytest_unconfigure(config):
+    for folder in _SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)

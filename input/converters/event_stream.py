@@ -71,12 +71,15 @@ class Buckets:
     def __init__(self, folder, num_buckets):
         self.folder, self.num_buckets = folder, num_buckets
         self.memory, self.files, self.rows = [], None, 0
+        self.sample = None  # the first event added (its columns name the features)
 
     def __len__(self):
         return 1 if self.files is None else len(self.files)
 
     def add(self, cols):
         self.rows += len(cols["user"])
+        if self.sample is None:
+            self.sample = {k: v[:1] for k, v in cols.items()}
         if self.files is None:
             self.memory.append(cols)
             if self.rows > MAX_EVENTS_IN_MEMORY:
@@ -209,7 +212,7 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
     if len(buckets) > 1:
         log(f"  {n:,} events in {len(buckets)} bucket files by user")
     first = buckets.load(0) if len(buckets) == 1 else None
-    sample = first if first is not None else _any_bucket(buckets)
+    sample = buckets.sample
     implicit = "label" not in sample
     user_names, item_names = _names(sample, "u:"), _names(sample, "i:")
     multi_names, dense_names = _names(sample, "m:"), _names(sample, "d:")
@@ -347,14 +350,6 @@ def _convert(chunks, buckets, tmp, o, dataset, log, extra_stats, malformed, repo
     common._write_vocabs(tmp, vocabs)
     atomic_write_text(os.path.join(tmp, "stats.json"), json.dumps(stats, indent=2))
     return stats
-
-
-def _any_bucket(buckets):
-    for b in range(len(buckets)):
-        ev = buckets.load(b)
-        if ev is not None:
-            return {k: v[:1] for k, v in ev.items()}
-    raise ConversionError("no events")
 
 
 def _buckets(buckets, first):

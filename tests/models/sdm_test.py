@@ -91,3 +91,13 @@ def test_padded_session_positions_change_nothing(world):
                                                       high=schema.vocab_size(s)),
                                 features[s].dtype)
     np.testing.assert_allclose(fast(filled), fast(features), atol=1e-6)
+
+
+def test_checkpoint_of_the_keras_lstm_layout_loads(world, tmp_path):
+    cfg, schema, features = world
+    fast, plain = _models(cfg, schema, features)
+    for ours in fast.lstm.cell.weights:
+        ours.assign(tf.zeros_like(ours))
+    path = tf.train.Checkpoint(model=plain).save(str(tmp_path / "ckpt"))
+    tf.train.Checkpoint(model=fast).restore(path).assert_existing_objects_matched()
+    np.testing.assert_allclose(fast(features), plain(features), atol=1e-5)

@@ -39,3 +39,4 @@ from layers.sequence_pooling import SequencePooling  # noqa: E402
 from layers.session_split import SessionSplit  # noqa: E402
 from layers.side_info_aggregation import SideInfoAggregation  # noqa: E402
 from layers.transformer_block import TransformerBlock  # noqa: E402
+from layers.unrolled_lstm import UnrolledLSTM  # noqa: E402

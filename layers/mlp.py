@@ -55,6 +55,9 @@ class MLP(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, (list, tuple)) != bool(self._part_sizes):
+            raise ValueError("MLP: call it with a list of tensors exactly when it was built "
+                             "with one (first call)")
         x = inputs
         for i, dense in enumerate(self.dense_layers):
             x = self._first_layer(x) if i == 0 and self._part_sizes else dense(x)

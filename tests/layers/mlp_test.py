@@ -52,6 +52,8 @@ class MLPTest(tf.test.TestCase):
         layer([tf.zeros([1, 2]), tf.zeros([1, 3])])
         with self.assertRaisesRegex(ValueError, "2 input parts, got 1"):
             layer([tf.zeros([1, 5])])
+        with self.assertRaisesRegex(ValueError, "list of tensors exactly when"):
+            layer(tf.zeros([1, 5]))
         with self.assertRaisesRegex(ValueError, "takes one tensor"):
             MLP([])([tf.zeros([1, 2]), tf.zeros([1, 3])])
 

@@ -31,6 +31,10 @@ class FiBiNET(FieldRankingModel):
     p: bilinear interactions of the field embeddings E; q: those of the SENet-reweighed
     embeddings V = SENet(E). As in the paper's figure and DeepCTR, p and q come from two
     bilinear layers with their own weights. The linear part is the paper's eq. 12.
+
+    The DNN reads [flatten(p), flatten(q), dense] (10,413 wide on Criteo) as a list: the
+    same input, first-layer kernel and values as one concatenated tensor, without writing
+    the concatenation or slicing its gradient (see layers/mlp.py).
     """
 
     def __init__(self, schema, task, cfg):
@@ -45,9 +49,9 @@ class FiBiNET(FieldRankingModel):
         dense = self.dense_values(features)
         p = self.bilinear(stacked)  # [B, F(F-1)/2, k]
         q = self.senet_bilinear(self.senet(stacked))
-        combined = tf.concat([flatten(p), flatten(q)], axis=1)
+        parts = [flatten(p), flatten(q)] + ([] if dense is None else [dense])
         logit = (self.linear_logit(features, dense)
-                 + self.logit(self.dnn_output(combined, dense, training)))
+                 + self.logit(self.dnn(parts, training=training)))
         return tf.squeeze(logit, axis=1)
 
 

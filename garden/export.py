@@ -232,9 +232,12 @@ def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_f
     records = sample_records(pattern, num_examples)
     examples = tf.constant(records)
     features, _ = parse_batch(schema, examples, with_labels=False, names=model.feature_names)
-    # As a graph, like the SavedModel: eager op-by-op execution rounds bfloat16 differently
-    # from the fused kernels graph optimization picks.
-    expected = {k: v.numpy() for k, v in tf.function(outputs_fn)(features).items()}
+    # As a graph, like the SavedModel, with its unknown batch size: eager op-by-op execution
+    # and a graph of static shapes round differently (graph optimization fuses other kernels),
+    # which bfloat16 makes visible and can reorder near-tied top-K ids.
+    signature = [{k: tf.TensorSpec([None] + v.shape[1:], v.dtype) for k, v in features.items()}]
+    scorer = tf.function(outputs_fn, input_signature=signature)
+    expected = {k: v.numpy() for k, v in scorer(features).items()}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "examples.tfrecord")
         with tf.io.TFRecordWriter(path) as writer:

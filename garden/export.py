@@ -36,6 +36,10 @@ from input.atomic import atomic_write_text, make_temp_dir  # noqa: E402
 from input.reader import ids_in_vocab, list_files, parse_batch  # noqa: E402
 
 EXAMPLES = tf.TensorSpec([None], tf.string, name="examples")
+# The export check passes when every float output differs from the trained model's by at most
+# TOLERANCE x max(1, |trained value|): absolute for probabilities, relative for large
+# retrieval scores (float32 carries ~7 significant digits whatever the score's size).
+TOLERANCE = 1e-5
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 _TF_DTYPES = {"int64": tf.int64, "float32": tf.float32, "string": tf.string}
 
@@ -109,16 +113,28 @@ def _serving_module(model, schema, outputs_fn):
     return module, signatures
 
 
-def next_version(export_base):
-    versions = [int(n) for n in tf.io.gfile.listdir(export_base) if n.isdigit()] \
-        if tf.io.gfile.isdir(export_base) else []
-    return max(versions, default=0) + 1
+REJECTED = "rejected-"  # prefix of a version that failed the export check (not served)
+
+
+def _versions(model_base, rejected):
+    """Version numbers of the folders under model_base (with `rejected`, rejected ones too)."""
+    names = tf.io.gfile.listdir(model_base) if tf.io.gfile.isdir(model_base) else []
+    names = [n.rstrip("/") for n in names]  # gfile marks folders with a trailing "/"
+    if rejected:
+        names = [n.removeprefix(REJECTED) for n in names]
+    return [int(n) for n in names if n.isdigit()]
+
+
+def next_version(model_base):
+    """One more than any version under model_base, rejected ones included: a number is never
+    reused (TF Serving keeps serving what it loaded under that number)."""
+    return max(_versions(model_base, rejected=True), default=0) + 1
 
 
 def latest_version(model_base):
-    """The newest version folder under export_base/<model>, or None."""
-    version = next_version(model_base) - 1
-    return os.path.join(model_base, str(version)) if version else None
+    """The newest version folder under export_base/<model> (rejected ones left out), or None."""
+    versions = _versions(model_base, rejected=False)
+    return os.path.join(model_base, str(max(versions))) if versions else None
 
 
 def export_model(model, schema, export_base, model_name, outputs_fn=None, card=None,
@@ -221,12 +237,15 @@ np.savez(out, **outputs)
 """
 
 
-def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_fn=None):
+def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_fn=None,
+                 tolerance=TOLERANCE):
     """Scores held-out examples in-process and with the SavedModel in a fresh process, through
     both the serving_default (tf.Example) and the raw_features signatures.
 
-    Returns {"examples": n, "max_abs_diff": d, "outputs": [...]}; d is the largest difference
-    over every float output (int outputs such as item ids must match exactly, else inf).
+    Returns {"examples": n, "max_abs_diff": d, "max_scaled_diff": s, "passed": s <= tolerance,
+    "outputs": [...]}: d is the largest difference over every float output, s the largest
+    difference / max(1, |trained value|); int outputs such as item ids must match exactly
+    (else both are inf).
     """
     outputs_fn = outputs_fn or model.serving_outputs
     records = sample_records(pattern, num_examples)
@@ -252,16 +271,35 @@ def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_f
             raise RuntimeError(f"scoring {export_dir} in a fresh process failed:\n"
                                f"{result.stderr[-3000:]}")
         actual = dict(np.load(out))
-    worst = 0.0
+    worst = compare(expected, actual)
+    return {"examples": len(records), **worst, "passed": worst["max_scaled_diff"] <= tolerance,
+            "outputs": sorted(expected)}
+
+
+def compare(expected, actual):
+    """{"max_abs_diff", "max_scaled_diff"} of the SavedModel's outputs `actual` (each output
+    under its name and under raw_features/<name>) against the trained model's `expected`."""
+    worst = {"max_abs_diff": 0.0, "max_scaled_diff": 0.0}
     for name, value in expected.items():
         for key in (name, f"raw_features/{name}"):
             if key not in actual or actual[key].shape != value.shape:
                 raise RuntimeError(f"export output {key!r} missing or of another shape")
             if np.issubdtype(value.dtype, np.floating):
-                worst = max(worst, float(np.max(np.abs(actual[key] - value))))
+                diff = np.abs(actual[key].astype(np.float64) - value)
+                diff[np.isnan(diff)] = np.inf  # a NaN on either side is a failed check
+                scaled = diff / np.maximum(1.0, np.abs(value))
+                worst["max_abs_diff"] = max(worst["max_abs_diff"], float(np.max(diff, initial=0)))
+                worst["max_scaled_diff"] = max(worst["max_scaled_diff"],
+                                               float(np.max(scaled, initial=0)))
             elif not np.array_equal(actual[key], value):
-                worst = float("inf")
-    return {"examples": len(records), "max_abs_diff": worst, "outputs": sorted(expected)}
+                worst = {"max_abs_diff": float("inf"), "max_scaled_diff": float("inf")}
+    return worst
+
+
+def mismatch_message(parity, tolerance=TOLERANCE):
+    return (f"the export differs from the trained model by {parity['max_scaled_diff']:.3g} "
+            f"(difference / max(1, |score|); {parity['max_abs_diff']:.3g} absolute) > "
+            f"{tolerance:g}")
 
 
 def saved_model_signatures(export_dir):
@@ -295,7 +333,8 @@ def serving_outputs_fn(model, model_dir):
 
 def export_run(cfg, model, schema, data_dir, model_dir, export_base=None, metrics=None):
     """Exports a training run for serving: the version folder with card and warm-up file,
-    then the parity check. Returns {"path": ..., **parity}."""
+    then the parity check; a version that fails it is renamed rejected-<version>.
+    Returns {"path": ..., **parity}."""
     export_base = export_base or os.path.join(model_dir, "export")
     eval_pattern = os.path.join(data_dir, cfg.data.eval_pattern)
     outputs_fn = serving_outputs_fn(model, model_dir)
@@ -305,6 +344,10 @@ def export_run(cfg, model, schema, data_dir, model_dir, export_base=None, metric
     path = export_model(model, schema, export_base, cfg.model_name, outputs_fn, card,
                         sample_records(eval_pattern, 16))
     parity = check_export(model, schema, path, eval_pattern, outputs_fn=outputs_fn)
+    if not parity["passed"]:  # out of TF Serving's sight (not a number), kept for inspection
+        rejected = os.path.join(os.path.dirname(path), REJECTED + os.path.basename(path))
+        os.rename(path, rejected)
+        path = rejected
     return {"path": path, **parity}
 
 
@@ -338,6 +381,8 @@ def main(argv):
             print(json.dumps(index.export_and_check(
                 model, schema, os.path.join(FLAGS.model_dir, "index"), eval_pattern,
                 kind=FLAGS.index)))
+        if not result["passed"]:
+            sys.exit(f"error: export check failed: {mismatch_message(result)}")
         return
     path = FLAGS.export_dir or latest_version(os.path.join(export_base, cfg.model_name))
     if not path or not os.path.exists(os.path.join(path, "saved_model.pb")):
@@ -347,15 +392,14 @@ def main(argv):
     print(text)
     try:
         parity = check_export(model, schema, path, eval_pattern, FLAGS.num_examples,
-                              outputs_fn=serving_outputs_fn(model, FLAGS.model_dir))
+                              outputs_fn=serving_outputs_fn(model, FLAGS.model_dir),
+                              tolerance=FLAGS.tolerance)
     except RuntimeError as e:  # an output missing, or the SavedModel does not load
         sys.exit(f"--check failed: {e}")
-    report = {"path": path, "signatures": names, **parity,
-              "passed": parity["max_abs_diff"] <= FLAGS.tolerance}
+    report = {"path": path, "signatures": names, **parity}
     print(json.dumps(report))
     if not report["passed"]:
-        sys.exit(f"--check failed: the export differs from the trained model by "
-                 f"{parity['max_abs_diff']:.3g} > {FLAGS.tolerance:g}")
+        sys.exit(f"--check failed: {mismatch_message(parity, FLAGS.tolerance)}")
     print(f"--check passed: {path} scores {parity['examples']} held-out examples within "
           f"{parity['max_abs_diff']:.2e} of the trained model; signatures {names}")
 
@@ -370,7 +414,8 @@ def define_flags():
                       "--tolerance of the trained model (exit 1 otherwise).")
     flags.DEFINE_string("export_dir", None, "--check this version folder (default: the newest).")
     flags.DEFINE_integer("num_examples", 512, "--check: held-out examples to score.")
-    flags.DEFINE_float("tolerance", 1e-5, "--check: the largest accepted difference.")
+    flags.DEFINE_float("tolerance", TOLERANCE, "--check: the largest accepted difference / "
+                       "max(1, |score|).")
     flags.DEFINE_enum("index", "brute_force", ["brute_force", "scann"], "Retrieval: the "
                       "top-K SavedModel's index; scann is unavailable with TensorFlow 2.21 "
                       "(garden/index.py says why) and fails with the reason.")

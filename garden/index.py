@@ -40,6 +40,7 @@ import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 import tensorflow_recommenders as tfrs  # noqa: E402
 
+from garden import export  # noqa: E402
 from input.atomic import make_temp_dir  # noqa: E402
 
 
@@ -129,8 +130,7 @@ def export_index(model, out_dir, max_k=None, kind="brute_force"):
     np.save(os.path.join(out_dir, "item_ids.npy"), ids)
     base = os.path.join(out_dir, "top_k")
     os.makedirs(base, exist_ok=True)
-    versions = [int(n) for n in os.listdir(base) if n.isdigit()]
-    final = os.path.join(base, str(max(versions, default=0) + 1))
+    final = os.path.join(base, str(export.next_version(base)))
     tmp = make_temp_dir(final)
     try:
         tf.saved_model.save(module, tmp, signatures={"top_k": module.top_k})

@@ -238,9 +238,12 @@ def train(cfg, model_dir, log=print, strategy=None):
     extra = after_training(cfg, model, schema, data_dir, model_dir, values, log)
 
     parity = export.export_run(cfg, model, schema, data_dir, model_dir, metrics=values)
-    log(f"Exported to {parity['path']}; a fresh process without the garden scores "
-        f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
-        "of the trained model")
+    if parity["passed"]:
+        log(f"Exported to {parity['path']}; a fresh process without the garden scores "
+            f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
+            "of the trained model")
+    else:  # metrics.json is still written; main() then exits 1
+        log(f"Export check FAILED for {parity['path']}: {export.mismatch_message(parity)}")
     if task == "retrieval":  # item vectors and a top-K SavedModel next to the export
         from garden import index
         index_info = index.export_and_check(model, schema, os.path.join(model_dir, "index"),
@@ -325,6 +328,8 @@ def main(argv):
         sys.exit(f"error: {e}")
     if result is None:
         print("Done (a non-chief worker: the chief evaluates, exports and writes metrics).")
+    elif not result["export"]["passed"]:
+        sys.exit(f"error: export check failed: {export.mismatch_message(result['export'])}")
     else:
         print(f"Done. Metrics in {os.path.join(model_dir, 'metrics.json')}")
 

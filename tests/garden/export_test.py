@@ -148,6 +148,55 @@ def test_check_cli_passes_and_catches_a_wrong_export(deepfm_run):
     assert out.returncode != 0 and "--check failed" in out.stderr
 
 
+def test_compare_scales_the_difference_by_the_score():
+    trained = {"scores": np.array([[1000.0, 0.5]], np.float32),
+               "item_ids": np.array([[3, 7]])}
+
+    def exported(scores, ids=(3, 7)):
+        out = {"scores": np.array([scores], np.float32), "item_ids": np.array([ids])}
+        return {**out, **{f"raw_features/{k}": v for k, v in out.items()}}
+    close = export.compare(trained, exported([1000.004, 0.5]))  # 4e-6 of a large score
+    assert close["max_abs_diff"] == pytest.approx(0.004, rel=0.01)
+    assert close["max_scaled_diff"] == pytest.approx(4e-6, rel=0.01)
+    assert export.compare(trained, exported([1000.0, 0.5001]))["max_scaled_diff"] > 5e-5
+    assert export.compare(trained, exported([1000.0, np.nan]))["max_scaled_diff"] == np.inf
+    swapped = export.compare(trained, exported([1000.0, 0.5], ids=(7, 3)))
+    assert swapped["max_abs_diff"] == swapped["max_scaled_diff"] == np.inf
+    missing = {k: v for k, v in exported([1000.0, 0.5]).items() if "item_ids" not in k}
+    with pytest.raises(RuntimeError, match="item_ids"):
+        export.compare(trained, missing)
+
+
+def test_a_version_that_fails_the_check_is_not_served(deepfm_run, monkeypatch):
+    model_dir, _ = deepfm_run
+    cfg, schema, data_dir, model = load_trained(model_dir, log=lambda *a: None)
+    base = os.path.join(str(model_dir), "rejecting")
+    good = export.export_run(cfg, model, schema, data_dir, model_dir, export_base=base)
+    assert good["passed"] and good["path"].endswith(os.path.join("deepfm", "1"))
+    monkeypatch.setattr(export, "compare",
+                        lambda *a: {"max_abs_diff": 0.5, "max_scaled_diff": 0.5})
+    bad = export.export_run(cfg, model, schema, data_dir, model_dir, export_base=base)
+    assert not bad["passed"] and bad["path"].endswith(os.path.join("deepfm", "rejected-2"))
+    model_base = os.path.join(base, "deepfm")
+    assert sorted(os.listdir(model_base)) == ["1", "rejected-2"]
+    assert export.latest_version(model_base) == os.path.join(model_base, "1")
+    assert export.next_version(model_base) == 3  # the rejected number is never reused
+    assert "0.5" in export.mismatch_message(bad)
+
+
+def test_train_exits_1_when_the_export_check_fails(tiny_world, tmp_path):
+    script = ("import sys; from garden import export, train; "
+              "export.compare = lambda *a: {'max_abs_diff': 0.5, 'max_scaled_diff': 0.5}; "
+              "sys.argv[1:] = %r; train.run()" % [
+                  "--model=lr", f"--data_dir={tiny_world}", f"--model_dir={tmp_path}",
+                  "--batch_size=256", "--params_override=train.steps_per_execution=5"])
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 1 and "export check failed" in out.stderr, out.stderr[-3000:]
+    assert json.load(open(tmp_path / "metrics.json"))["export"]["passed"] is False
+    assert os.listdir(tmp_path / "export" / "lr") == ["rejected-1"]
+
+
 def test_export_cli_on_a_two_tower_run(tiny_world, tmp_path):
     # The item tower is built when the run is loaded, not inside the export's tf.function
     # (which could not track its variables: garden.evaluate.load_trained).

@@ -20,6 +20,9 @@ def _scratch_folder(variable, prefix):
 
 # Tests never touch the user's cache.
 _scratch_folder("GARDEN_CACHE", "garden-test-cache-")
+# The processes tests start (xdist workers, training jobs, some killed on purpose) make their
+# temporary folders in one scratch folder, removed with the others at the end.
+_scratch_folder("TMPDIR", "garden-test-tmp-")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,6 +1,8 @@
 """FeatureEmbedding: id features -> embeddings, through tables that features may share."""
 import tensorflow as tf
 
+from layers.table_lookup import dense_read
+
 
 @tf.keras.utils.register_keras_serializable(package="garden")
 class FeatureEmbedding(tf.keras.layers.Layer):
@@ -55,7 +57,7 @@ class FeatureEmbedding(tf.keras.layers.Layer):
         for table, names in by_table.items():
             ids = [tf.cast(inputs[n], tf.int64) for n in names]
             flat = tf.concat([tf.reshape(i, [-1]) for i in ids], axis=0)
-            rows = tf.nn.embedding_lookup(self.embeddings[table], flat)
+            rows = tf.gather(dense_read(self.embeddings[table]), flat)
             if self.l2:
                 batch = tf.cast(tf.shape(ids[0])[0], rows.dtype)
                 self.add_loss(self.l2 * tf.reduce_sum(tf.square(rows)) / batch)

@@ -2,6 +2,7 @@
 import tensorflow as tf
 
 from layers.sampled_softmax import SampledSoftmax
+from layers.table_lookup import dense_read
 
 
 @tf.keras.utils.register_keras_serializable(package="garden")
@@ -34,6 +35,7 @@ class NCE(SampledSoftmax):
         labels = tf.cast(targets, tf.int64)[:, None]
         sampled, true_expected, sampled_expected = self._sample(labels - 1)
         return tf.nn.nce_loss(
-            self.item_embeddings, self.item_biases, labels, query, self.num_sampled,
-            self.num_items, sampled_values=(sampled + 1, true_expected, sampled_expected),
+            dense_read(self.item_embeddings), dense_read(self.item_biases), labels, query,
+            self.num_sampled, self.num_items,
+            sampled_values=(sampled + 1, true_expected, sampled_expected),
             remove_accidental_hits=self.remove_accidental_hits)

@@ -2,6 +2,8 @@
 import numpy as np
 import tensorflow as tf
 
+from layers.table_lookup import dense_read
+
 
 @tf.keras.utils.register_keras_serializable(package="garden")
 class NegativeSampling(tf.keras.layers.Layer):
@@ -88,8 +90,9 @@ class NegativeSampling(tf.keras.layers.Layer):
         if not self.built:
             self.build()
         centers = tf.cast(centers, tf.float32)
-        positive = tf.gather(self.context_embeddings, contexts)  # [N, dim]
-        negative = tf.gather(self.context_embeddings, negatives)  # [N, k, dim]
+        table = dense_read(self.context_embeddings)
+        positive = tf.gather(table, contexts)  # [N, dim]
+        negative = tf.gather(table, negatives)  # [N, k, dim]
         positive_logit = tf.reduce_sum(centers * positive, axis=-1)
         negative_logits = tf.einsum("nd,nkd->nk", centers, negative)
         return tf.nn.softplus(-positive_logit) + tf.reduce_sum(

@@ -2,6 +2,7 @@
 import tensorflow as tf
 
 from layers.full_softmax import FullSoftmax
+from layers.table_lookup import dense_read
 
 SAMPLERS = ("log_uniform", "uniform", "unigram")
 
@@ -79,8 +80,9 @@ class SampledSoftmax(FullSoftmax):
         labels = targets[:, None]
         sampled, true_expected, sampled_expected = self._sample(labels - 1)
         return tf.nn.sampled_softmax_loss(
-            self.item_embeddings, self.item_biases, labels, query, self.num_sampled,
-            self.num_items, sampled_values=(sampled + 1, true_expected, sampled_expected),
+            dense_read(self.item_embeddings), dense_read(self.item_biases), labels, query,
+            self.num_sampled, self.num_items,
+            sampled_values=(sampled + 1, true_expected, sampled_expected),
             remove_accidental_hits=self.remove_accidental_hits)
 
     def _sample(self, shifted_labels):

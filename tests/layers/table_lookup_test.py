@@ -3,7 +3,10 @@ from absl.testing import parameterized
 import tensorflow as tf
 
 from layers import table_lookup
+from layers.feature_embedding import FeatureEmbedding
+from layers.nce import NCE
 from layers.query_attention import QueryAttention
+from layers.sampled_softmax import SampledSoftmax
 from layers.sequence_pooling import SequencePooling
 from tests.layers import contract
 
@@ -44,6 +47,48 @@ class GatherTest(tf.test.TestCase, parameterized.TestCase):
             with tf.GradientTape() as tape:
                 loss = tf.reduce_sum(fn())
             self.assertIsInstance(tape.gradient(loss, table), tf.IndexedSlices)
+
+
+def _op_types(fn):
+    """The op types of fn traced as a tf.function (its gradient code included)."""
+    return {op.type for op in tf.function(fn).get_concrete_function().graph.get_operations()}
+
+
+class DenseReadTest(tf.test.TestCase):
+    """Training lookups gather from the table's value, never with a ResourceGather on the
+    variable (which would switch it to copy-on-read: see table_lookup.dense_read)."""
+
+    def test_the_training_lookups_never_resource_gather_a_table(self):
+        embedding = FeatureEmbedding({"item": [100, 4]}, {"item_id": "item"})
+        head = SampledSoftmax(num_items=50, dim=4, num_sampled=5)
+        nce = NCE(num_items=50, dim=4, num_sampled=5)
+        ids = tf.constant([1, 7, 7, 99])
+
+        def train_step():
+            with tf.GradientTape() as tape:
+                query = embedding({"item_id": ids})["item_id"]
+                loss = tf.reduce_sum(head.loss(query, ids % 49 + 1, training=True)
+                                     + nce.loss(query, ids % 49 + 1, training=True))
+            return tape.gradient(loss, embedding.trainable_variables + head.trainable_variables
+                                 + nce.trainable_variables)
+        train_step()  # builds the variables
+        self.assertNotIn("ResourceGather", _op_types(train_step))
+        table = embedding.embeddings["item"]
+        self.assertIn("ResourceGather",  # the check can fail: a gather on the variable shows
+                      _op_types(lambda: tf.nn.embedding_lookup(table, ids)))
+
+    def test_same_rows_and_indexed_slices_gradient_as_embedding_lookup(self):
+        embedding = FeatureEmbedding({"item": [10, 3]}, {"item_id": "item"})
+        ids = tf.constant([[1, 7], [7, 0]])
+        embedding({"item_id": ids})
+        table = embedding.embeddings["item"]
+        ours, ours_grad = _grads(lambda: embedding({"item_id": ids})["item_id"], table)
+        ref, ref_grad = _grads(lambda: tf.nn.embedding_lookup(table, ids), table)
+        self.assertAllEqual(ours, ref)
+        self.assertAllClose(ours_grad[0], ref_grad[0])
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(embedding({"item_id": ids})["item_id"])
+        self.assertIsInstance(tape.gradient(loss, table), tf.IndexedSlices)
 
 
 class PooledLookupTest(tf.test.TestCase, parameterized.TestCase):

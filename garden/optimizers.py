@@ -19,6 +19,8 @@ class FusedAdam(tf.keras.optimizers.Adam):
     rounding (order of addition).
     """
 
+    updates_tables_densely = True  # GardenModel.compile: lookups then read tables densely
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.amsgrad:

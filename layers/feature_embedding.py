@@ -1,7 +1,7 @@
 """FeatureEmbedding: id features -> embeddings, through tables that features may share."""
 import tensorflow as tf
 
-from layers.table_lookup import dense_read
+from layers.table_lookup import table_source
 
 
 @tf.keras.utils.register_keras_serializable(package="garden")
@@ -21,6 +21,10 @@ class FeatureEmbedding(tf.keras.layers.Layer):
     embeddings [B, dim] or [B, L, dim] in the layer's compute dtype. Tables stay float32 under
     mixed precision. No masking here: padded positions get row 0; consumers mask by length.
     """
+
+    # Set by GardenModel.compile when the optimizer updates tables densely: gather from the
+    # tables' values, not the variables (see layers/table_lookup.table_source).
+    dense_table_reads = False
 
     def __init__(self, tables, features, embeddings_initializer="uniform", l2=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -57,7 +61,8 @@ class FeatureEmbedding(tf.keras.layers.Layer):
         for table, names in by_table.items():
             ids = [tf.cast(inputs[n], tf.int64) for n in names]
             flat = tf.concat([tf.reshape(i, [-1]) for i in ids], axis=0)
-            rows = tf.gather(dense_read(self.embeddings[table]), flat)
+            rows = tf.gather(table_source(self.embeddings[table], self.dense_table_reads),
+                             flat)
             if self.l2:
                 batch = tf.cast(tf.shape(ids[0])[0], rows.dtype)
                 self.add_loss(self.l2 * tf.reduce_sum(tf.square(rows)) / batch)

@@ -14,6 +14,10 @@ class FullSoftmax(tf.keras.layers.Layer):
     loss(query [B, dim], targets [B] int, training) -> per-example loss [B] float32.
     """
 
+    # Set by GardenModel.compile when the optimizer updates tables densely: the sampled
+    # heads gather from the table's value (see layers/table_lookup.table_source).
+    dense_table_reads = False
+
     def __init__(self, num_items, dim, **kwargs):
         super().__init__(**kwargs)
         if num_items < 2 or dim < 1:

@@ -2,7 +2,7 @@
 import tensorflow as tf
 
 from layers.sampled_softmax import SampledSoftmax
-from layers.table_lookup import dense_read
+from layers.table_lookup import table_source
 
 
 @tf.keras.utils.register_keras_serializable(package="garden")
@@ -35,7 +35,8 @@ class NCE(SampledSoftmax):
         labels = tf.cast(targets, tf.int64)[:, None]
         sampled, true_expected, sampled_expected = self._sample(labels - 1)
         return tf.nn.nce_loss(
-            dense_read(self.item_embeddings), dense_read(self.item_biases), labels, query,
+            table_source(self.item_embeddings, self.dense_table_reads),
+            table_source(self.item_biases, self.dense_table_reads), labels, query,
             self.num_sampled, self.num_items,
             sampled_values=(sampled + 1, true_expected, sampled_expected),
             remove_accidental_hits=self.remove_accidental_hits)

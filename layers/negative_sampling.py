@@ -2,7 +2,7 @@
 import numpy as np
 import tensorflow as tf
 
-from layers.table_lookup import dense_read
+from layers.table_lookup import table_source
 
 
 @tf.keras.utils.register_keras_serializable(package="garden")
@@ -29,6 +29,10 @@ class NegativeSampling(tf.keras.layers.Layer):
     Before `set_counts`, the noise distribution is uniform over items 1..num_items-1.
     Everything runs in float32 (inputs are cast), under mixed precision too.
     """
+
+    # Set by GardenModel.compile when the optimizer updates tables densely: gather from the
+    # table's value, not the variable (see layers/table_lookup.table_source).
+    dense_table_reads = False
 
     def __init__(self, num_items, dim, distortion=0.75, noise_correction=True, **kwargs):
         super().__init__(**kwargs)
@@ -90,7 +94,7 @@ class NegativeSampling(tf.keras.layers.Layer):
         if not self.built:
             self.build()
         centers = tf.cast(centers, tf.float32)
-        table = dense_read(self.context_embeddings)
+        table = table_source(self.context_embeddings, self.dense_table_reads)
         positive = tf.gather(table, contexts)  # [N, dim]
         negative = tf.gather(table, negatives)  # [N, k, dim]
         positive_logit = tf.reduce_sum(centers * positive, axis=-1)

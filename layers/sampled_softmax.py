@@ -2,7 +2,7 @@
 import tensorflow as tf
 
 from layers.full_softmax import FullSoftmax
-from layers.table_lookup import dense_read
+from layers.table_lookup import table_source
 
 SAMPLERS = ("log_uniform", "uniform", "unigram")
 
@@ -80,7 +80,8 @@ class SampledSoftmax(FullSoftmax):
         labels = targets[:, None]
         sampled, true_expected, sampled_expected = self._sample(labels - 1)
         return tf.nn.sampled_softmax_loss(
-            dense_read(self.item_embeddings), dense_read(self.item_biases), labels, query,
+            table_source(self.item_embeddings, self.dense_table_reads),
+            table_source(self.item_biases, self.dense_table_reads), labels, query,
             self.num_sampled, self.num_items,
             sampled_values=(sampled + 1, true_expected, sampled_expected),
             remove_accidental_hits=self.remove_accidental_hits)

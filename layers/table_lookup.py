@@ -26,19 +26,22 @@ def _scatter_rows(values, ids, num_rows):
                                     ids[:, None], values)
 
 
-def dense_read(table):
-    """The tensor to gather a table variable's rows from: the variable's value, read densely.
+def table_source(table, dense_reads):
+    """What to gather a table variable's rows from: with dense_reads, the variable's value
+    (one dense read); otherwise, and always under a parameter-server strategy, the variable.
 
-    A ResourceGather (tf.gather or tf.nn.embedding_lookup on the variable itself) switches the
-    variable, for the rest of the process, to TensorFlow's copy-on-read mode, in which every
-    dense update copies the whole table before writing it: the garden's Adam updates tables
-    densely, and on the Criteo-shaped tables that copy took a third of its time. Gathering
-    from the value gives the same rows and the same IndexedSlices gradient and leaves the
-    variable in its normal mode. Under a parameter-server strategy a table (or each of its
-    shards) lives on a server, where gathering sends back only the rows: it stays a
-    ResourceGather there."""
+    A ResourceGather (tf.gather on the variable itself) switches the variable, for the rest
+    of the process, to TensorFlow's copy-on-read mode, in which every dense update of it
+    first copies the whole table: the garden's Adam updates tables densely, and on the
+    Criteo-shaped tables that copy took a third of its time. Gathering from the value gives
+    the same rows and the same IndexedSlices gradient and keeps the variable out of that
+    mode. With an optimizer that updates tables sparsely (SGD, Adagrad: a scatter, which
+    itself sets the mode) a dense read would copy the table instead, so layers read densely
+    only when GardenModel.compile sets their dense_table_reads for such an optimizer. Under
+    a parameter-server strategy a table (or each shard) lives on a server, where gathering
+    sends back only the rows."""
     strategy = tf.distribute.get_strategy()
-    if isinstance(strategy, tf.distribute.experimental.ParameterServerStrategy):
+    if not dense_reads or isinstance(strategy, tf.distribute.experimental.ParameterServerStrategy):
         return table
     return tf.convert_to_tensor(table)
 
@@ -48,7 +51,7 @@ def gather(table, ids):
     dense [V, dim] gradient for the table (summed by _scatter_rows) when V is at most
     DENSE_GRADIENT_MAX_ROWS."""
     if table.shape[0] > DENSE_GRADIENT_MAX_ROWS:
-        return tf.gather(dense_read(table), ids)
+        return tf.gather(table, ids)
     table = tf.convert_to_tensor(table)
     ids = tf.cast(ids, tf.int32)
 

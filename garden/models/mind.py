@@ -12,7 +12,7 @@ from garden.tasks.retrieval import RetrievalModel
 from layers.capsule_routing import CapsuleRouting
 from layers.masking import masked_softmax
 from layers.mlp import MLP
-from layers.table_lookup import dense_read
+from layers.table_lookup import table_source
 
 
 @dataclasses.dataclass
@@ -99,7 +99,8 @@ class MIND(RetrievalModel):
         features, _ = batch
         vectors, mask = self.interests(features, training)
         targets = tf.cast(features[self.target], tf.int64)
-        target_vectors = tf.gather(dense_read(self.head.item_embeddings), targets)
+        target_vectors = tf.gather(
+            table_source(self.head.item_embeddings, self.head.dense_table_reads), targets)
         vectors = tf.cast(vectors, tf.float32)
         affinity = tf.einsum("bkd,bd->bk", vectors, target_vectors)
         affinity = tf.sign(affinity) * tf.pow(tf.abs(affinity), self.attention_power)

@@ -18,6 +18,17 @@ class GardenModel(tf.keras.Model):
         self.feature_names = sorted(feature_names)
         self.loss_tracker = tf.keras.metrics.Mean(name="loss")
 
+    def compile(self, optimizer="rmsprop", *args, **kwargs):
+        """Keras compile; with an optimizer that updates embedding tables densely (the
+        garden's Adam), the layers that look rows up read their tables densely (see
+        layers/table_lookup.table_source: a sparse read would make every update copy the
+        table)."""
+        super().compile(optimizer, *args, **kwargs)
+        dense = getattr(self.optimizer, "updates_tables_densely", False)
+        for module in self.submodules:
+            if hasattr(module, "dense_table_reads"):
+                module.dense_table_reads = dense
+
     @property
     def training_features(self):
         """The features a training or evaluation step reads, which is all garden.train

@@ -2,6 +2,9 @@ import numpy as np
 import tensorflow as tf
 
 from garden import optimizers
+from garden.tasks.base import GardenModel
+from layers.feature_embedding import FeatureEmbedding
+from layers.sampled_softmax import SampledSoftmax
 
 
 class FusedAdamTest(tf.test.TestCase):
@@ -34,6 +37,22 @@ class FusedAdamTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "amsgrad"):
             optimizers.FusedAdam(amsgrad=True)
 
+
+class _TwoTables(GardenModel):
+    def __init__(self):
+        super().__init__(["item_id"])
+        self.embedding = FeatureEmbedding({"item": [10, 4]}, {"item_id": "item"})
+        self.head = SampledSoftmax(num_items=10, dim=4, num_sampled=2)
+
+
+class CompileTest(tf.test.TestCase):
+
+    def test_tables_are_read_densely_exactly_when_the_optimizer_updates_them_densely(self):
+        model = _TwoTables()
+        for name, dense in (("adam", True), ("adagrad", False), ("sgd", False), ("adam", True)):
+            model.compile(optimizers.make(name, 0.1))
+            self.assertEqual(model.embedding.dense_table_reads, dense, name)
+            self.assertEqual(model.head.dense_table_reads, dense, name)
 
 if __name__ == "__main__":
     tf.test.main()

@@ -54,14 +54,17 @@ def _op_types(fn):
     return {op.type for op in tf.function(fn).get_concrete_function().graph.get_operations()}
 
 
-class DenseReadTest(tf.test.TestCase):
-    """Training lookups gather from the table's value, never with a ResourceGather on the
-    variable (which would switch it to copy-on-read: see table_lookup.dense_read)."""
+class TableSourceTest(tf.test.TestCase):
+    """With dense_table_reads, training lookups gather from the table's value, never with a
+    ResourceGather on the variable (which switches it to copy-on-read: see
+    table_lookup.table_source); without, they gather on the variable, as tf.gather does."""
 
-    def test_the_training_lookups_never_resource_gather_a_table(self):
+    def _train_step_ops(self, dense_table_reads):
         embedding = FeatureEmbedding({"item": [100, 4]}, {"item_id": "item"})
         head = SampledSoftmax(num_items=50, dim=4, num_sampled=5)
         nce = NCE(num_items=50, dim=4, num_sampled=5)
+        for layer in (embedding, head, nce):
+            layer.dense_table_reads = dense_table_reads
         ids = tf.constant([1, 7, 7, 99])
 
         def train_step():
@@ -72,23 +75,26 @@ class DenseReadTest(tf.test.TestCase):
             return tape.gradient(loss, embedding.trainable_variables + head.trainable_variables
                                  + nce.trainable_variables)
         train_step()  # builds the variables
-        self.assertNotIn("ResourceGather", _op_types(train_step))
-        table = embedding.embeddings["item"]
-        self.assertIn("ResourceGather",  # the check can fail: a gather on the variable shows
-                      _op_types(lambda: tf.nn.embedding_lookup(table, ids)))
+        return _op_types(train_step)
 
-    def test_same_rows_and_indexed_slices_gradient_as_embedding_lookup(self):
+    def test_dense_table_reads_never_resource_gather_a_table(self):
+        self.assertNotIn("ResourceGather", self._train_step_ops(dense_table_reads=True))
+        self.assertIn("ResourceGather", self._train_step_ops(dense_table_reads=False))
+
+    def test_same_rows_and_indexed_slices_gradient_either_way(self):
         embedding = FeatureEmbedding({"item": [10, 3]}, {"item_id": "item"})
         ids = tf.constant([[1, 7], [7, 0]])
         embedding({"item_id": ids})
         table = embedding.embeddings["item"]
-        ours, ours_grad = _grads(lambda: embedding({"item_id": ids})["item_id"], table)
-        ref, ref_grad = _grads(lambda: tf.nn.embedding_lookup(table, ids), table)
-        self.assertAllEqual(ours, ref)
-        self.assertAllClose(ours_grad[0], ref_grad[0])
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(embedding({"item_id": ids})["item_id"])
-        self.assertIsInstance(tape.gradient(loss, table), tf.IndexedSlices)
+        results = []
+        for dense in (False, True):
+            embedding.dense_table_reads = dense
+            results.append(_grads(lambda: embedding({"item_id": ids})["item_id"], table))
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(embedding({"item_id": ids})["item_id"])
+            self.assertIsInstance(tape.gradient(loss, table), tf.IndexedSlices)
+        self.assertAllEqual(results[0][0], results[1][0])
+        self.assertAllEqual(results[0][1][0], results[1][1][0])
 
 
 class PooledLookupTest(tf.test.TestCase, parameterized.TestCase):

@@ -54,5 +54,6 @@ class CompileTest(tf.test.TestCase):
             self.assertEqual(model.embedding.dense_table_reads, dense, name)
             self.assertEqual(model.head.dense_table_reads, dense, name)
 
+
 if __name__ == "__main__":
     tf.test.main()

@@ -344,11 +344,17 @@ def export_run(cfg, model, schema, data_dir, model_dir, export_base=None, metric
     path = export_model(model, schema, export_base, cfg.model_name, outputs_fn, card,
                         sample_records(eval_pattern, 16))
     parity = check_export(model, schema, path, eval_pattern, outputs_fn=outputs_fn)
-    if not parity["passed"]:  # out of TF Serving's sight (not a number), kept for inspection
-        rejected = os.path.join(os.path.dirname(path), REJECTED + os.path.basename(path))
-        os.rename(path, rejected)
-        path = rejected
+    if not parity["passed"]:
+        path = reject(path)
     return {"path": path, **parity}
+
+
+def reject(version_dir):
+    """Renames a version folder that failed its check to rejected-<version>: out of TF
+    Serving's sight (not a number), kept for inspection, its number never reused."""
+    rejected = os.path.join(os.path.dirname(version_dir), REJECTED + os.path.basename(version_dir))
+    os.rename(version_dir, rejected)
+    return rejected
 
 
 FLAGS = flags.FLAGS
@@ -378,11 +384,14 @@ def main(argv):
         print(json.dumps(result))
         if model.task == "retrieval":  # item vectors and the top-K SavedModel (garden/index.py)
             from garden import index
-            print(json.dumps(index.export_and_check(
+            index_info = index.export_and_check(
                 model, schema, os.path.join(FLAGS.model_dir, "index"), eval_pattern,
-                kind=FLAGS.index)))
+                kind=FLAGS.index)
+            print(json.dumps(index_info))
         if not result["passed"]:
             sys.exit(f"error: export check failed: {mismatch_message(result)}")
+        if model.task == "retrieval" and not index_info["passed"]:
+            sys.exit(f"error: top-K index check failed: {index.mismatch_message(index_info)}")
         return
     path = FLAGS.export_dir or latest_version(os.path.join(export_base, cfg.model_name))
     if not path or not os.path.exists(os.path.join(path, "saved_model.pb")):

@@ -166,15 +166,17 @@ np.savez(out, **results)
 
 def check_index(model, features, index_path, max_k=None):
     """Retrieves for `features` with the top-K SavedModel in a fresh process and compares
-    with the model's own top-K over the whole corpus (serving_outputs).
+    with the model's own top-K over the whole corpus (serving_outputs), for k = 1 and max_k.
 
-    Returns {"queries", "max_abs_diff" (scores), "id_agreement" (share of equal ids; ties can
-    swap two items of equal score), "too_large_k_rejected"}.
+    Returns {"queries", "too_large_k_rejected", **compare_top_k}.
     """
     max_k = max_k or model.top_k
     query = tf.function(lambda f: model(f, training=False))(features).numpy()
-    expected = {k: tf.function(lambda f, k=k: model.serving_outputs(f, k=k))(features)
-                for k in (1, max_k)}
+    expected = {}
+    for k in (1, max_k):
+        outputs = tf.function(lambda f, k=k: model.serving_outputs(f, k=k))(features)
+        expected[f"ids{k}"] = outputs["item_ids"].numpy()
+        expected[f"scores{k}"] = outputs["scores"].numpy()
     with tempfile.TemporaryDirectory() as tmp:
         np.save(os.path.join(tmp, "queries.npy"), query.astype(np.float32))
         out = os.path.join(tmp, "results.npz")
@@ -185,21 +187,56 @@ def check_index(model, features, index_path, max_k=None):
             raise RuntimeError(f"retrieving with {index_path} in a fresh process failed:\n"
                                f"{result.stderr[-3000:]}")
         actual = dict(np.load(out))
-    worst, same, total = 0.0, 0, 0
-    for k, outputs in expected.items():
-        worst = max(worst, float(np.max(np.abs(actual[f"scores{k}"]
-                                               - outputs["scores"].numpy()))))
-        same += int(np.sum(actual[f"ids{k}"] == outputs["item_ids"].numpy()))
-        total += actual[f"ids{k}"].size
-    return {"queries": int(len(query)), "max_abs_diff": worst, "id_agreement": same / total,
-            "too_large_k_rejected": bool(actual["too_large_k_rejected"])}
+    return {"queries": int(len(query)),
+            "too_large_k_rejected": bool(actual.pop("too_large_k_rejected")),
+            **compare_top_k(expected, actual)}
 
 
-def export_and_check(model, schema, out_dir, pattern, num_examples=256, kind="brute_force"):
-    """export_index, then check_index on the first held-out examples of `pattern`."""
+def compare_top_k(expected, actual):
+    """{"max_abs_diff", "max_scaled_diff", "id_agreement"} of the index's results `actual`
+    against the model's `expected` (both {"ids<k>", "scores<k>"}): the score differences rank
+    by rank (scaled: / max(1, |model's score|); a NaN counts as infinite) and the share of
+    equal ids. Ids may differ only where two items tie within the tolerance: the scores are
+    compared rank by rank, so a wrong item with another score fails on its score."""
+    worst_abs, worst_scaled, same, total = 0.0, 0.0, 0, 0
+    for key, value in expected.items():
+        if key not in actual or actual[key].shape != value.shape:
+            raise RuntimeError(f"top-K output {key!r} missing or of another shape")
+        if key.startswith("ids"):
+            same += int(np.sum(actual[key] == value))
+            total += value.size
+            continue
+        diff = np.abs(actual[key].astype(np.float64) - value)
+        diff[np.isnan(diff)] = np.inf
+        worst_abs = max(worst_abs, float(np.max(diff, initial=0)))
+        worst_scaled = max(worst_scaled,
+                           float(np.max(diff / np.maximum(1.0, np.abs(value)), initial=0)))
+    return {"max_abs_diff": worst_abs, "max_scaled_diff": worst_scaled,
+            "id_agreement": same / max(total, 1)}
+
+
+def mismatch_message(info, tolerance=export.TOLERANCE):
+    if not info["too_large_k_rejected"]:
+        return "the top-K SavedModel accepted a k above its max_k"
+    return (f"the index's scores differ from the model's by {info['max_scaled_diff']:.3g} "
+            f"(difference / max(1, |score|); {info['max_abs_diff']:.3g} absolute) > "
+            f"{tolerance:g}")
+
+
+def export_and_check(model, schema, out_dir, pattern, num_examples=256, kind="brute_force",
+                     tolerance=export.TOLERANCE):
+    """export_index, then check_index on the first held-out examples of `pattern`. The check
+    passes when every score is within `tolerance` of the model's (as export.check_export
+    scales it) and a k above max_k is refused; a version that fails is renamed
+    rejected-<version> (export.reject), like a failed model export.
+    Returns {"path", "passed", **check_index}."""
     from input.reader import list_files, parse_batch
     path = export_index(model, out_dir, kind=kind)
     records = [r.numpy() for r in tf.data.TFRecordDataset(list_files(pattern)).take(num_examples)]
     features, _ = parse_batch(schema, tf.constant(records), with_labels=False,
                               names=model.feature_names)
-    return {"path": path, **check_index(model, features, path)}
+    info = check_index(model, features, path)
+    passed = info["max_scaled_diff"] <= tolerance and info["too_large_k_rejected"]
+    if not passed:
+        path = export.reject(path)
+    return {"path": path, "passed": passed, **info}

@@ -248,7 +248,11 @@ def train(cfg, model_dir, log=print, strategy=None):
         from garden import index
         index_info = index.export_and_check(model, schema, os.path.join(model_dir, "index"),
                                             os.path.join(data_dir, cfg.data.eval_pattern))
-        log(f"Item index and top-K SavedModel in {index_info['path']}: {index_info}")
+        if index_info["passed"]:
+            log(f"Item index and top-K SavedModel in {index_info['path']}: {index_info}")
+        else:  # main() exits 1
+            log(f"Top-K index check FAILED for {index_info['path']}: "
+                f"{index.mismatch_message(index_info)}")
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
               "data": {"train_records": scan.total, "corrupt_files": scan.corrupt,
                        **(counters.values() if counters is not None else {})},
@@ -330,6 +334,9 @@ def main(argv):
         print("Done (a non-chief worker: the chief evaluates, exports and writes metrics).")
     elif not result["export"]["passed"]:
         sys.exit(f"error: export check failed: {export.mismatch_message(result['export'])}")
+    elif not result.get("index", {"passed": True})["passed"]:
+        from garden import index
+        sys.exit(f"error: top-K index check failed: {index.mismatch_message(result['index'])}")
     else:
         print(f"Done. Metrics in {os.path.join(model_dir, 'metrics.json')}")
 

@@ -207,7 +207,8 @@ def test_export_cli_on_a_two_tower_run(tiny_world, tmp_path):
     assert os.path.exists(os.path.join(model_dir, "export", "two_tower", "2", "saved_model.pb"))
     top_k = json.loads(out.stdout.strip().splitlines()[-1])
     assert top_k["path"].endswith(os.path.join("index", "top_k", "2"))
-    assert top_k["id_agreement"] >= 0.99 and top_k["too_large_k_rejected"], top_k
+    assert top_k["passed"] and top_k["too_large_k_rejected"], top_k
+    assert top_k["id_agreement"] >= 0.99 and top_k["max_scaled_diff"] <= export.TOLERANCE
 
 
 def test_embedding_health_runs_after_training_and_as_a_cli(deepfm_run):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from garden import config, index, registry
+from garden import config, export, index, registry
 from input.reader import make_dataset
 from input.specs import Schema
 
@@ -33,7 +33,7 @@ def test_top_k_savedmodel_retrieves_what_the_model_ranks(name, tiny_world, tmp_p
     assert vectors.shape[0] == ids.shape[0] == model.scores(features).shape[1] - 1
     assert ids[0] == 1
     result = index.check_index(model, features, path)
-    assert result["max_abs_diff"] <= 1e-4, result
+    assert result["max_scaled_diff"] <= export.TOLERANCE, result
     assert result["id_agreement"] >= 0.99, result
     assert result["too_large_k_rejected"], result
     # The item vectors reproduce the model's scores with the index query transform.
@@ -42,6 +42,34 @@ def test_top_k_savedmodel_retrieves_what_the_model_ranks(name, tiny_world, tmp_p
     if scores.ndim == 3:  # one row per interest: an item's score is its best interest
         scores = scores.max(axis=1)
     np.testing.assert_allclose(scores, model.scores(features).numpy()[:, 1:], atol=1e-4)
+
+
+def test_top_k_comparison_catches_a_wrong_item_a_nan_and_a_missing_output():
+    expected = {"ids2": np.array([[7, 8]]), "scores2": np.array([[5.0, 4.0]], np.float32)}
+    tie = {"ids2": np.array([[7, 9]]), "scores2": np.array([[5.0, 4.0]], np.float32)}
+    assert index.compare_top_k(expected, tie) == {"max_abs_diff": 0.0, "max_scaled_diff": 0.0,
+                                                  "id_agreement": 0.5}
+    wrong = {"ids2": np.array([[7, 9]]), "scores2": np.array([[5.0, 3.0]], np.float32)}
+    assert index.compare_top_k(expected, wrong)["max_scaled_diff"] == 0.25
+    nan = {"ids2": expected["ids2"], "scores2": np.array([[5.0, np.nan]], np.float32)}
+    assert index.compare_top_k(expected, nan)["max_abs_diff"] == float("inf")
+    with pytest.raises(RuntimeError, match="'scores2' missing"):
+        index.compare_top_k(expected, {"ids2": expected["ids2"]})
+
+
+def test_an_index_that_fails_its_check_is_rejected(tiny_world, tmp_path, monkeypatch):
+    model, schema, _ = _model("youtube_dnn", tiny_world, "model.top_k=5")
+    pattern = os.path.join(tiny_world, "retrieval", "test-*.tfrecord")
+    monkeypatch.setattr(index, "check_index", lambda *args: {
+        "queries": 8, "too_large_k_rejected": True, "max_abs_diff": 0.01,
+        "max_scaled_diff": 1e-3, "id_agreement": 1.0})
+    info = index.export_and_check(model, schema, str(tmp_path), pattern, num_examples=8)
+    assert not info["passed"] and info["path"] == str(tmp_path / "top_k" / "rejected-1")
+    assert "differ from the model's by 0.001" in index.mismatch_message(info)
+    assert os.listdir(tmp_path / "top_k") == ["rejected-1"]
+    assert export.next_version(str(tmp_path / "top_k")) == 2  # its number is not reused
+    info["too_large_k_rejected"] = False
+    assert "accepted a k above its max_k" in index.mismatch_message(info)
 
 
 def test_union_of_interest_lists_keeps_each_item_once():

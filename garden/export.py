@@ -285,15 +285,21 @@ def compare(expected, actual):
             if key not in actual or actual[key].shape != value.shape:
                 raise RuntimeError(f"export output {key!r} missing or of another shape")
             if np.issubdtype(value.dtype, np.floating):
-                diff = np.abs(actual[key].astype(np.float64) - value)
-                diff[np.isnan(diff)] = np.inf  # a NaN on either side is a failed check
-                scaled = diff / np.maximum(1.0, np.abs(value))
-                worst["max_abs_diff"] = max(worst["max_abs_diff"], float(np.max(diff, initial=0)))
-                worst["max_scaled_diff"] = max(worst["max_scaled_diff"],
-                                               float(np.max(scaled, initial=0)))
+                diff, scaled = float_diffs(value, actual[key])
+                worst["max_abs_diff"] = max(worst["max_abs_diff"], diff)
+                worst["max_scaled_diff"] = max(worst["max_scaled_diff"], scaled)
             elif not np.array_equal(actual[key], value):
                 worst = {"max_abs_diff": float("inf"), "max_scaled_diff": float("inf")}
     return worst
+
+
+def float_diffs(expected, actual):
+    """(largest |actual - expected|, largest of it / max(1, |expected|)); a NaN on either
+    side counts as infinite, so it fails any tolerance."""
+    diff = np.abs(actual.astype(np.float64) - expected)
+    diff[np.isnan(diff)] = np.inf
+    scaled = diff / np.maximum(1.0, np.abs(expected))
+    return float(np.max(diff, initial=0)), float(np.max(scaled, initial=0))
 
 
 def mismatch_message(parity, tolerance=TOLERANCE):

@@ -206,11 +206,8 @@ def compare_top_k(expected, actual):
             same += int(np.sum(actual[key] == value))
             total += value.size
             continue
-        diff = np.abs(actual[key].astype(np.float64) - value)
-        diff[np.isnan(diff)] = np.inf
-        worst_abs = max(worst_abs, float(np.max(diff, initial=0)))
-        worst_scaled = max(worst_scaled,
-                           float(np.max(diff / np.maximum(1.0, np.abs(value)), initial=0)))
+        diff, scaled = export.float_diffs(value, actual[key])
+        worst_abs, worst_scaled = max(worst_abs, diff), max(worst_scaled, scaled)
     return {"max_abs_diff": worst_abs, "max_scaled_diff": worst_scaled,
             "id_agreement": same / max(total, 1)}
 

@@ -145,13 +145,14 @@ def train(cfg, model_dir, log=print, strategy=None):
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "checkpoints"),
                                          max_to_keep=3)
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
-    if chief and not latest and cfg.train.strategy == "one_device":
-        # The initial item tables, for the embedding check's "rows never updated". Only on a
-        # single device: building before fit under a cluster strategy is not symmetric.
-        with strategy.scope():
-            evaluate.build_with_batch(model, schema, os.path.join(data_dir,
-                                                                  cfg.data.eval_pattern))
-        check_embeddings.save_initial_tables(model, cfg.task.item, model_dir)
+    if cfg.train.strategy == "one_device":
+        # Only on a single device: building before fit under a cluster strategy is not
+        # symmetric.
+        with strategy.scope():  # tracing the train step is most of a short run's start-up
+            model.build_for_training(next(iter(make_dataset(
+                schema, os.path.join(data_dir, cfg.data.eval_pattern), 2, training=False))))
+        if chief and not latest:  # the initial item tables, for "rows never updated"
+            check_embeddings.save_initial_tables(model, cfg.task.item, model_dir)
     if latest:
         checkpoint.restore(latest)
         # The checkpoint holds the optimizer's learning rate; the config's wins, so that a

@@ -1,5 +1,6 @@
 """GardenModel: the Keras model every garden model derives from."""
 import tensorflow as tf
+from tf_keras.src.engine.training import reduce_per_replica
 
 
 class GardenModel(tf.keras.Model):
@@ -48,6 +49,14 @@ class GardenModel(tf.keras.Model):
     def serving_outputs(self, features):
         raise NotImplementedError
 
+    def build_for_training(self, batch):
+        """Creates every variable a training step uses (the model's, its loss's and the
+        optimizer's slots) from one batch, changing none of them: fit then traces its train
+        step once, where a first trace that creates variables is traced a second time. Call
+        it after compile."""
+        self._total_loss(batch, training=False)
+        self.optimizer.build(self.trainable_variables)
+
     def _total_loss(self, batch, training):
         loss = self.task_loss(batch, training=training)
         if self.losses:
@@ -67,6 +76,40 @@ class GardenModel(tf.keras.Model):
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         return self._track(loss)
+
+    def make_train_function(self, force=False):
+        """Keras's, except for several steps per call without a cluster coordinator.
+
+        There Keras's loop first defines the step's outputs inside the loop, so AutoGraph
+        traces the whole train step twice (once only to learn the outputs' structure), and
+        tracing is most of a short run's start-up. Here the loop carries nothing: the step's
+        outputs are the metrics' results, read once after the loop, in replica context and
+        reduced as Keras reduces them. The same updates and outputs, one trace."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        if (self._cluster_coordinator or self.run_eagerly or self.autotune_steps_per_execution
+                or self._steps_per_execution is None
+                or int(self._steps_per_execution.numpy()) == 1):
+            return super().make_train_function(force)
+
+        def run_step(batch):
+            outputs = self.train_step(batch)
+            with tf.control_dependencies(tf.nest.flatten(outputs)):
+                self._train_counter.assign_add(1)
+        if self.jit_compile:
+            run_step = tf.function(run_step, jit_compile=True, reduce_retracing=True)
+
+        def train_function(iterator):
+            for _ in tf.range(self._steps_per_execution):
+                self.distribute_strategy.run(run_step, args=(next(iterator),))
+            outputs = self.distribute_strategy.run(
+                lambda: {m.name: m.result() for m in self.metrics})
+            return reduce_per_replica(outputs, self.distribute_strategy,
+                                      reduction=self.distribute_reduction_method)
+
+        self.train_tf_function = tf.function(train_function, reduce_retracing=True)
+        self.train_function = self.train_tf_function
+        return self.train_function
 
     def test_step(self, batch):
         return self._track(self._total_loss(batch, training=False))

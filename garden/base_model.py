@@ -57,7 +57,8 @@ def base_auc(cfg, schema, data_dir, full_auc=None, log=print):
     model.compile(optimizer=optimizers.make(cfg.train.optimizer, cfg.train.learning_rate),
                   steps_per_execution=cfg.train.steps_per_execution)
     model.fit(train, epochs=cfg.train.epochs, steps_per_epoch=steps, verbose=0)
-    predict = tf.function(lambda f: model.predict_proba(blank_non_base(schema, f)))
+    predict = tf.function(lambda f: model.predict_proba(blank_non_base(schema, f)),
+                          autograph=False)
     probs, labels = [], []
     for features, batch_labels in make_dataset(schema, eval_pattern, cfg.eval.batch_size,
                                                training=False):

@@ -150,7 +150,8 @@ def split_logits(model, schema, cfg, data_dir, part):
     names = model.feature_names + [cfg.task.label]
     ds = tf.data.TFRecordDataset(list_files(pattern)).shard(2, part).batch(cfg.eval.batch_size)
     ds = ds.map(lambda s: parse_batch(schema, s, names=names))
-    logit_fn = tf.function(lambda f: tf.cast(model(f, training=False), tf.float32))
+    logit_fn = tf.function(lambda f: tf.cast(model(f, training=False), tf.float32),
+                           autograph=False)
     logits, labels = [], []
     for features, batch_labels in ds:
         logits.append(logit_fn(features).numpy())

@@ -45,11 +45,12 @@ def _evaluate_ranking(model, schema, task, dataset, train_pattern):
     multitask = getattr(model, "multitask", False)
     if multitask:
         labels, oracles = model.labels, multitask_lib.oracle_labels(task)
-        predict = tf.function(model.task_probabilities)
+        predict = tf.function(model.task_probabilities, autograph=False)
         targets_of = model.task_targets
     else:
         labels, oracles = [task.label], [task.oracle_label]
-        predict = tf.function(lambda f: {task.label: model.predict_proba(f)})
+        predict = tf.function(lambda f: {task.label: model.predict_proba(f)},
+                              autograph=False)
         targets_of = lambda batch_labels: {task.label: batch_labels[task.label]}  # noqa: E731
     oracles = {label: _oracle_parts(schema, name) for label, name in zip(labels, oracles)}
     probs, targets, oracle_values = ({label: [] for label in labels} for _ in range(3))
@@ -104,7 +105,7 @@ def _binary_metrics(labels, probs, groups, items, counts, positives, oracle=None
 def _evaluate_retrieval(model, schema, cfg, dataset, train_pattern):
     item = cfg.task.item
 
-    @tf.function
+    @tf.function(autograph=False)
     def target_ranks(features):
         scores = model.scores(features)
         target = tf.gather(scores, features[item], batch_dims=1)

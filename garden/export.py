@@ -88,22 +88,24 @@ def _serving_module(model, schema, outputs_fn):
                                   names=model.feature_names)
         return features
 
-    @tf.function(input_signature=[EXAMPLES])
+    @tf.function(input_signature=[EXAMPLES], autograph=False)
     def serve(examples):
         return outputs_fn(parse(examples))
 
-    @tf.function(input_signature=[raw_input_specs(schema, model.feature_names)])
+    @tf.function(input_signature=[raw_input_specs(schema, model.feature_names)],
+                 autograph=False)
     def raw_features(features):
         return outputs_fn(clean_raw(schema, features))
 
     module.serve, module.raw_features = serve, raw_features
     signatures = {"serving_default": serve, "raw_features": raw_features}
     if model.task == "retrieval":
-        @tf.function(input_signature=[EXAMPLES])
+        @tf.function(input_signature=[EXAMPLES], autograph=False)
         def user_vector(examples):
             return {"query_vector": model.serving_outputs(parse(examples))["query_vector"]}
 
-        @tf.function(input_signature=[EXAMPLES, tf.TensorSpec([], tf.int32, name="k")])
+        @tf.function(input_signature=[EXAMPLES, tf.TensorSpec([], tf.int32, name="k")],
+                     autograph=False)
         def top_k(examples, k):
             outputs = model.serving_outputs(parse(examples), k=k)
             return {"item_ids": outputs["item_ids"], "scores": outputs["scores"]}
@@ -255,7 +257,7 @@ def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_f
     # and a graph of static shapes round differently (graph optimization fuses other kernels),
     # which bfloat16 makes visible and can reorder near-tied top-K ids.
     signature = [{k: tf.TensorSpec([None] + v.shape[1:], v.dtype) for k, v in features.items()}]
-    scorer = tf.function(outputs_fn, input_signature=signature)
+    scorer = tf.function(outputs_fn, input_signature=signature, autograph=False)
     expected = {k: v.numpy() for k, v in scorer(features).items()}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "examples.tfrecord")

@@ -100,7 +100,7 @@ def top_k_module(model, max_k):
     module.index_variables = list(brute_force.variables)
 
     @tf.function(input_signature=[tf.TensorSpec(query_shape, tf.float32, name="query_vector"),
-                                  tf.TensorSpec([], tf.int32, name="k")])
+                                  tf.TensorSpec([], tf.int32, name="k")], autograph=False)
     def top_k(query_vector, k):
         tf.debugging.assert_greater_equal(k, 1, message="k must be >= 1")
         tf.debugging.assert_less_equal(k, max_k, message=f"k must be <= max_k = {max_k}")
@@ -171,10 +171,11 @@ def check_index(model, features, index_path, max_k=None):
     Returns {"queries", "too_large_k_rejected", **compare_top_k}.
     """
     max_k = max_k or model.top_k
-    query = tf.function(lambda f: model(f, training=False))(features).numpy()
+    query = tf.function(lambda f: model(f, training=False), autograph=False)(features).numpy()
     expected = {}
     for k in (1, max_k):
-        outputs = tf.function(lambda f, k=k: model.serving_outputs(f, k=k))(features)
+        outputs = tf.function(lambda f, k=k: model.serving_outputs(f, k=k),
+                              autograph=False)(features)
         expected[f"ids{k}"] = outputs["item_ids"].numpy()
         expected[f"scores{k}"] = outputs["scores"].numpy()
     with tempfile.TemporaryDirectory() as tmp:

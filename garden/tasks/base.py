@@ -97,17 +97,25 @@ class GardenModel(tf.keras.Model):
             with tf.control_dependencies(tf.nest.flatten(outputs)):
                 self._train_counter.assign_add(1)
         if self.jit_compile:
-            run_step = tf.function(run_step, jit_compile=True, reduce_retracing=True)
+            run_step = tf.function(run_step, jit_compile=True, reduce_retracing=True,
+                                   autograph=False)
+
+        def step(i, iterator):
+            self.distribute_strategy.run(run_step, args=(next(iterator),))
+            return i + 1
 
         def train_function(iterator):
-            for _ in tf.range(self._steps_per_execution):
-                self.distribute_strategy.run(run_step, args=(next(iterator),))
+            tf.while_loop(lambda i: i < self._steps_per_execution, lambda i: step(i, iterator),
+                          [tf.constant(0, tf.int64)])
             outputs = self.distribute_strategy.run(
                 lambda: {m.name: m.result() for m in self.metrics})
             return reduce_per_replica(outputs, self.distribute_strategy,
                                       reduction=self.distribute_reduction_method)
 
-        self.train_tf_function = tf.function(train_function, reduce_retracing=True)
+        # No AutoGraph: the garden's graph code has no Python control flow on tensors, and
+        # converting every layer's source costs seconds in each fresh process.
+        self.train_tf_function = tf.function(train_function, reduce_retracing=True,
+                                             autograph=False)
         self.train_function = self.train_tf_function
         return self.train_function
 

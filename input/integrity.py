@@ -29,7 +29,9 @@ class FileScan:
 
 
 def _count(dataset):
-    return int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1).numpy())
+    # In batches: one reduce step per record costs ~30 us, 2 s for 60,000 records.
+    return int(dataset.batch(4096).reduce(
+        tf.constant(0, tf.int64), lambda n, batch: n + tf.size(batch, out_type=tf.int64)))
 
 
 def scan_files(files, skip_corrupt=False):

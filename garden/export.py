@@ -19,6 +19,7 @@ SavedModel: model_card.json (inputs, outputs, schema, metrics, training config) 
 assets.extra/tf_serving_warmup_requests (PredictionLog records built from held-out examples).
 The SavedModel holds only TensorFlow ops and variables: it loads without the garden.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from absl import app, flags, logging
 import garden  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 
+from garden import fresh_process  # noqa: E402
 from input.atomic import atomic_write_text, make_temp_dir  # noqa: E402
 from input.reader import ids_in_vocab, list_files, parse_batch  # noqa: E402
 
@@ -75,10 +77,12 @@ def clean_raw(schema, raw):
 
 
 def _serving_module(model, schema, outputs_fn):
-    """A tf.Module with the model's variables and its serving functions.
+    """A tf.Module with the model's variables, and its signatures as concrete functions.
 
     The functions close over the Keras model instead of holding it as an attribute, so the
-    SavedModel contains plain variables and graphs, nothing Keras-specific.
+    SavedModel contains plain variables and graphs, nothing Keras-specific. They are traced
+    here, once: a tf.function left to tf.saved_model.save is traced again under its save
+    context, and the model card would trace it a third time.
     """
     module = tf.Module()
     module.model_variables = list(model.variables)
@@ -97,7 +101,6 @@ def _serving_module(model, schema, outputs_fn):
     def raw_features(features):
         return outputs_fn(clean_raw(schema, features))
 
-    module.serve, module.raw_features = serve, raw_features
     signatures = {"serving_default": serve, "raw_features": raw_features}
     if model.task == "retrieval":
         @tf.function(input_signature=[EXAMPLES], autograph=False)
@@ -110,9 +113,8 @@ def _serving_module(model, schema, outputs_fn):
             outputs = model.serving_outputs(parse(examples), k=k)
             return {"item_ids": outputs["item_ids"], "scores": outputs["scores"]}
 
-        module.user_vector, module.top_k = user_vector, top_k
         signatures.update(user_vector=user_vector, top_k=top_k)
-    return module, signatures
+    return module, {key: fn.get_concrete_function() for key, fn in signatures.items()}
 
 
 REJECTED = "rejected-"  # prefix of a version that failed the export check (not served)
@@ -174,8 +176,7 @@ def _spec_entry(spec):
 def model_card(model, schema, model_name, version, signatures, extra=None):
     """What a client needs to call the export: signatures' inputs and outputs, the schema."""
     described = {}
-    for key, fn in signatures.items():
-        concrete = fn.get_concrete_function()
+    for key, concrete in signatures.items():
         inputs = {s.name: _spec_entry(s) for s in tf.nest.flatten(concrete.structured_input_signature)}
         outputs = {k: _spec_entry(v) for k, v in concrete.structured_outputs.items()}
         described[key] = {"inputs": inputs, "outputs": outputs}
@@ -240,9 +241,10 @@ np.savez(out, **outputs)
 
 
 def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_fn=None,
-                 tolerance=TOLERANCE):
+                 tolerance=TOLERANCE, process=None):
     """Scores held-out examples in-process and with the SavedModel in a fresh process, through
-    both the serving_default (tf.Example) and the raw_features signatures.
+    both the serving_default (tf.Example) and the raw_features signatures. process: the
+    fresh_process.FreshProcess to score in (default: a new one).
 
     Returns {"examples": n, "max_abs_diff": d, "max_scaled_diff": s, "passed": s <= tolerance,
     "outputs": [...]}: d is the largest difference over every float output, s the largest
@@ -267,11 +269,10 @@ def check_export(model, schema, export_dir, pattern, num_examples=512, outputs_f
         raw = os.path.join(tmp, "raw.npz")
         np.savez(raw, **{k: v.numpy() for k, v in features.items()})
         out = os.path.join(tmp, "scores.npz")
-        result = subprocess.run([sys.executable, "-c", _SCORER, os.path.abspath(export_dir),
-                                 path, raw, out], cwd=tmp, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"scoring {export_dir} in a fresh process failed:\n"
-                               f"{result.stderr[-3000:]}")
+        with contextlib.ExitStack() as stack:
+            process = process or stack.enter_context(fresh_process.FreshProcess())
+            process.run(f"scoring {export_dir}", _SCORER, os.path.abspath(export_dir), path,
+                        raw, out)
         actual = dict(np.load(out))
     worst = compare(expected, actual)
     return {"examples": len(records), **worst, "passed": worst["max_scaled_diff"] <= tolerance,
@@ -339,10 +340,11 @@ def serving_outputs_fn(model, model_dir):
     return calibration.calibrated_outputs(model, calibrator)
 
 
-def export_run(cfg, model, schema, data_dir, model_dir, export_base=None, metrics=None):
+def export_run(cfg, model, schema, data_dir, model_dir, export_base=None, metrics=None,
+               process=None):
     """Exports a training run for serving: the version folder with card and warm-up file,
-    then the parity check; a version that fails it is renamed rejected-<version>.
-    Returns {"path": ..., **parity}."""
+    then the parity check (in `process`, a fresh_process.FreshProcess, default a new one); a
+    version that fails it is renamed rejected-<version>. Returns {"path": ..., **parity}."""
     export_base = export_base or os.path.join(model_dir, "export")
     eval_pattern = os.path.join(data_dir, cfg.data.eval_pattern)
     outputs_fn = serving_outputs_fn(model, model_dir)
@@ -351,7 +353,8 @@ def export_run(cfg, model, schema, data_dir, model_dir, export_base=None, metric
             "data_dir": data_dir}
     path = export_model(model, schema, export_base, cfg.model_name, outputs_fn, card,
                         sample_records(eval_pattern, 16))
-    parity = check_export(model, schema, path, eval_pattern, outputs_fn=outputs_fn)
+    parity = check_export(model, schema, path, eval_pattern, outputs_fn=outputs_fn,
+                          process=process)
     if not parity["passed"]:
         path = reject(path)
     return {"path": path, **parity}
@@ -387,15 +390,17 @@ def main(argv):
         metrics_path = os.path.join(FLAGS.model_dir, "metrics.json")
         metrics = json.load(open(metrics_path)).get("eval", {}) \
             if os.path.exists(metrics_path) else {}
-        result = export_run(cfg, model, schema, data_dir, FLAGS.model_dir, export_base, metrics)
-        print(f"Exported {cfg.model_name} to {result['path']}")
-        print(json.dumps(result))
-        if model.task == "retrieval":  # item vectors and the top-K SavedModel (garden/index.py)
-            from garden import index
-            index_info = index.export_and_check(
-                model, schema, os.path.join(FLAGS.model_dir, "index"), eval_pattern,
-                kind=FLAGS.index)
-            print(json.dumps(index_info))
+        with fresh_process.FreshProcess() as process:  # one for both checks
+            result = export_run(cfg, model, schema, data_dir, FLAGS.model_dir, export_base,
+                                metrics, process=process)
+            print(f"Exported {cfg.model_name} to {result['path']}")
+            print(json.dumps(result))
+            if model.task == "retrieval":  # item vectors, top-K SavedModel (garden/index.py)
+                from garden import index
+                index_info = index.export_and_check(
+                    model, schema, os.path.join(FLAGS.model_dir, "index"), eval_pattern,
+                    kind=FLAGS.index, process=process)
+                print(json.dumps(index_info))
         if not result["passed"]:
             sys.exit(f"error: export check failed: {mismatch_message(result)}")
         if model.task == "retrieval" and not index_info["passed"]:

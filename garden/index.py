@@ -28,10 +28,9 @@ of the op library), and with it the garden: do not install it into the garden's 
 Its numpy API (scann.scann_ops_pybind) does load, in an environment of its own, to build a
 searcher over item_vectors.npy outside TensorFlow. See scann_unavailable().
 """
+import contextlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -40,7 +39,7 @@ import garden  # noqa: F401  (Keras 2 before TensorFlow loads)
 import tensorflow as tf  # noqa: E402
 import tensorflow_recommenders as tfrs  # noqa: E402
 
-from garden import export  # noqa: E402
+from garden import export, fresh_process  # noqa: E402
 from input.atomic import make_temp_dir  # noqa: E402
 
 
@@ -88,7 +87,9 @@ def check_index_kind(kind):
 
 
 def top_k_module(model, max_k):
-    """A tf.Module holding the index (BruteForce over model.index_items()) and top_k."""
+    """(a tf.Module holding the index (BruteForce over model.index_items()), the top_k
+    signature as a concrete function (traced once: see export._serving_module), the item
+    vectors, their ids)."""
     vectors = tf.cast(model.index_items(), tf.float32)[1:]  # row 0 is padding
     ids = tf.range(1, tf.shape(vectors)[0] + 1, dtype=tf.int64)
     if not 1 <= max_k <= vectors.shape[0]:
@@ -114,8 +115,7 @@ def top_k_module(model, max_k):
                                          tf.reshape(items, [-1, interests * k]), k)
         return {"item_ids": items, "scores": scores}
 
-    module.top_k = top_k
-    return module, vectors.numpy(), ids.numpy()
+    return module, top_k.get_concrete_function(), vectors.numpy(), ids.numpy()
 
 
 def export_index(model, out_dir, max_k=None, kind="brute_force"):
@@ -124,7 +124,7 @@ def export_index(model, out_dir, max_k=None, kind="brute_force"):
     scann_unavailable)."""
     check_index_kind(kind)
     max_k = max_k or model.top_k
-    module, vectors, ids = top_k_module(model, max_k)
+    module, top_k, vectors, ids = top_k_module(model, max_k)
     os.makedirs(out_dir, exist_ok=True)
     np.save(os.path.join(out_dir, "item_vectors.npy"), vectors)
     np.save(os.path.join(out_dir, "item_ids.npy"), ids)
@@ -133,7 +133,7 @@ def export_index(model, out_dir, max_k=None, kind="brute_force"):
     final = os.path.join(base, str(export.next_version(base)))
     tmp = make_temp_dir(final)
     try:
-        tf.saved_model.save(module, tmp, signatures={"top_k": module.top_k})
+        tf.saved_model.save(module, tmp, signatures={"top_k": top_k})
         os.rename(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -164,9 +164,10 @@ np.savez(out, **results)
 """
 
 
-def check_index(model, features, index_path, max_k=None):
-    """Retrieves for `features` with the top-K SavedModel in a fresh process and compares
-    with the model's own top-K over the whole corpus (serving_outputs), for k = 1 and max_k.
+def check_index(model, features, index_path, max_k=None, process=None):
+    """Retrieves for `features` with the top-K SavedModel in a fresh process (`process`, a
+    fresh_process.FreshProcess, default a new one) and compares with the model's own top-K
+    over the whole corpus (serving_outputs), for k = 1 and max_k.
 
     Returns {"queries", "too_large_k_rejected", **compare_top_k}.
     """
@@ -181,12 +182,11 @@ def check_index(model, features, index_path, max_k=None):
     with tempfile.TemporaryDirectory() as tmp:
         np.save(os.path.join(tmp, "queries.npy"), query.astype(np.float32))
         out = os.path.join(tmp, "results.npz")
-        result = subprocess.run([sys.executable, "-c", _RETRIEVER, os.path.abspath(index_path),
-                                 os.path.join(tmp, "queries.npy"), out, str(max_k)], cwd=tmp,
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"retrieving with {index_path} in a fresh process failed:\n"
-                               f"{result.stderr[-3000:]}")
+        with contextlib.ExitStack() as stack:
+            process = process or stack.enter_context(fresh_process.FreshProcess())
+            process.run(f"retrieving with {index_path}", _RETRIEVER,
+                        os.path.abspath(index_path), os.path.join(tmp, "queries.npy"), out,
+                        max_k)
         actual = dict(np.load(out))
     return {"queries": int(len(query)),
             "too_large_k_rejected": bool(actual.pop("too_large_k_rejected")),
@@ -222,8 +222,9 @@ def mismatch_message(info, tolerance=export.TOLERANCE):
 
 
 def export_and_check(model, schema, out_dir, pattern, num_examples=256, kind="brute_force",
-                     tolerance=export.TOLERANCE):
-    """export_index, then check_index on the first held-out examples of `pattern`. The check
+                     tolerance=export.TOLERANCE, process=None):
+    """export_index, then check_index (in `process`) on the first held-out examples of
+    `pattern`. The check
     passes when every score is within `tolerance` of the model's (as export.check_export
     scales it) and a k above max_k is refused; a version that fails is renamed
     rejected-<version> (export.reject), like a failed model export.
@@ -233,7 +234,7 @@ def export_and_check(model, schema, out_dir, pattern, num_examples=256, kind="br
     records = [r.numpy() for r in tf.data.TFRecordDataset(list_files(pattern)).take(num_examples)]
     features, _ = parse_batch(schema, tf.constant(records), with_labels=False,
                               names=model.feature_names)
-    info = check_index(model, features, path)
+    info = check_index(model, features, path, process=process)
     passed = info["max_scaled_diff"] <= tolerance and info["too_large_k_rejected"]
     if not passed:
         path = export.reject(path)

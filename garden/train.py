@@ -24,7 +24,8 @@ import tensorflow as tf  # noqa: E402
 
 from garden import config as config_lib  # noqa: E402
 from garden import calibration, check_embeddings  # noqa: E402
-from garden import data, distribute, evaluate, export, optimizers, registry  # noqa: E402
+from garden import data, distribute, evaluate, export, fresh_process, optimizers  # noqa: E402
+from garden import registry  # noqa: E402
 from input.atomic import atomic_write_text  # noqa: E402
 from garden.callbacks import (Checkpointer, DataReport, Progress, StepCheckpointer,  # noqa: E402
                               StepProgress, StepStopOnNonFiniteLoss, StopOnNonFiniteLoss,
@@ -227,33 +228,20 @@ def train(cfg, model_dir, log=print, strategy=None):
     # Evaluate and export a plain single-device copy restored from the last checkpoint: the
     # same path whatever the training strategy (sharded or mirrored variables included), and
     # a proof that the checkpoint restores outside it.
-    _, _, _, model = evaluate.load_trained(model_dir, log)
-    values = evaluate.evaluate(model, schema, cfg, data_dir)
-    log(f"Evaluation on {os.path.join(data_dir, cfg.data.eval_pattern)}:")
-    log(evaluate.format_metrics(values))
-    writer = tf.summary.create_file_writer(os.path.join(model_dir, "eval"))
-    with writer.as_default():
-        for key, value in values.items():
-            tf.summary.scalar(key.replace("@", "_at_"), value, step=cfg.train.epochs)
-    writer.flush()
-    extra = after_training(cfg, model, schema, data_dir, model_dir, values, log)
-
-    parity = export.export_run(cfg, model, schema, data_dir, model_dir, metrics=values)
-    if parity["passed"]:
-        log(f"Exported to {parity['path']}; a fresh process without the garden scores "
-            f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
-            "of the trained model")
-    else:  # metrics.json is still written; main() then exits 1
-        log(f"Export check FAILED for {parity['path']}: {export.mismatch_message(parity)}")
-    if task == "retrieval":  # item vectors and a top-K SavedModel next to the export
-        from garden import index
-        index_info = index.export_and_check(model, schema, os.path.join(model_dir, "index"),
-                                            os.path.join(data_dir, cfg.data.eval_pattern))
-        if index_info["passed"]:
-            log(f"Item index and top-K SavedModel in {index_info['path']}: {index_info}")
-        else:  # main() exits 1
-            log(f"Top-K index check FAILED for {index_info['path']}: "
-                f"{index.mismatch_message(index_info)}")
+    # The export checks' fresh process starts now: its TensorFlow import overlaps evaluation.
+    with fresh_process.FreshProcess() as process:
+        _, _, _, model = evaluate.load_trained(model_dir, log)
+        values = evaluate.evaluate(model, schema, cfg, data_dir)
+        log(f"Evaluation on {os.path.join(data_dir, cfg.data.eval_pattern)}:")
+        log(evaluate.format_metrics(values))
+        writer = tf.summary.create_file_writer(os.path.join(model_dir, "eval"))
+        with writer.as_default():
+            for key, value in values.items():
+                tf.summary.scalar(key.replace("@", "_at_"), value, step=cfg.train.epochs)
+        writer.flush()
+        extra = after_training(cfg, model, schema, data_dir, model_dir, values, log)
+        parity, index_info = export_and_index(cfg, model, schema, data_dir, model_dir, values,
+                                              log, process)
     result = {"model": cfg.model_name, "task": task, "data_dir": data_dir, "eval": values,
               "data": {"train_records": scan.total, "corrupt_files": scan.corrupt,
                        **(counters.values() if counters is not None else {})},
@@ -261,10 +249,36 @@ def train(cfg, model_dir, log=print, strategy=None):
                         "examples_per_second": progress.steady_rate(),
                         "epoch_examples_per_second": progress.rates},
               "export": parity, **extra}
-    if task == "retrieval":
+    if index_info is not None:
         result["index"] = index_info
     atomic_write_text(os.path.join(model_dir, "metrics.json"), json.dumps(result, indent=2))
     return result
+
+
+def export_and_index(cfg, model, schema, data_dir, model_dir, values, log, process):
+    """The checked export and, for retrieval, the checked top-K index next to it (both
+    checks in `process`). Returns (parity, index info or None); a failed check is logged
+    and main() exits 1."""
+    parity = export.export_run(cfg, model, schema, data_dir, model_dir, metrics=values,
+                               process=process)
+    if parity["passed"]:
+        log(f"Exported to {parity['path']}; a fresh process without the garden scores "
+            f"{parity['examples']} held-out examples within {parity['max_abs_diff']:.2e} "
+            "of the trained model")
+    else:  # metrics.json is still written
+        log(f"Export check FAILED for {parity['path']}: {export.mismatch_message(parity)}")
+    if model.task != "retrieval":
+        return parity, None
+    from garden import index
+    index_info = index.export_and_check(model, schema, os.path.join(model_dir, "index"),
+                                        os.path.join(data_dir, cfg.data.eval_pattern),
+                                        process=process)
+    if index_info["passed"]:
+        log(f"Item index and top-K SavedModel in {index_info['path']}: {index_info}")
+    else:
+        log(f"Top-K index check FAILED for {index_info['path']}: "
+            f"{index.mismatch_message(index_info)}")
+    return parity, index_info
 
 
 def after_training(cfg, model, schema, data_dir, model_dir, values, log):

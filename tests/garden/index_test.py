@@ -60,7 +60,7 @@ def test_top_k_comparison_catches_a_wrong_item_a_nan_and_a_missing_output():
 def test_an_index_that_fails_its_check_is_rejected(tiny_world, tmp_path, monkeypatch):
     model, schema, _ = _model("youtube_dnn", tiny_world, "model.top_k=5")
     pattern = os.path.join(tiny_world, "retrieval", "test-*.tfrecord")
-    monkeypatch.setattr(index, "check_index", lambda *args: {
+    monkeypatch.setattr(index, "check_index", lambda *args, **kwargs: {
         "queries": 8, "too_large_k_rejected": True, "max_abs_diff": 0.01,
         "max_scaled_diff": 1e-3, "id_agreement": 1.0})
     info = index.export_and_check(model, schema, str(tmp_path), pattern, num_examples=8)
